@@ -1,0 +1,16 @@
+"""Glow and RealNVP bijectors over NHWC images (events of shape [H, W, C])."""
+
+from tfp_glow.bijectors.actnorm import ActNorm, data_dependent_init
+from tfp_glow.bijectors.coupling import Coupling
+from tfp_glow.bijectors.invertible_conv import Invertible1x1Conv
+from tfp_glow.bijectors.permutations import ChannelPermutation
+from tfp_glow.bijectors.squeeze import Squeeze
+
+__all__ = [
+    'ActNorm',
+    'ChannelPermutation',
+    'Coupling',
+    'Invertible1x1Conv',
+    'Squeeze',
+    'data_dependent_init',
+]
