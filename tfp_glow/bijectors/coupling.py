@@ -13,13 +13,13 @@ from tfp_glow.bijectors.masks import ChannelMask, CheckerboardMask
 __all__ = ['Coupling']
 
 _MASKS = {'channel': ChannelMask, 'checkerboard': CheckerboardMask}
-_LOG_SIGMOID_2 = -0.1269280110429725  # log(sigmoid(2))
 
 
 def _affine(params: tf.Tensor, restrict) -> tfp.bijectors.Bijector:
   """y = x * scale + shift, scale = sigmoid(h + 2) / sigmoid(2)."""
   shift, h = tf.split(params, 2, axis=-1)
-  log_scale = tf.math.log_sigmoid(h + 2.) - _LOG_SIGMOID_2
+  two = tf.constant(2., h.dtype)
+  log_scale = tf.math.log_sigmoid(h + two) - tf.math.log_sigmoid(two)
   return tfp.bijectors.Chain([
       tfp.bijectors.Shift(restrict(shift)),
       tfp.bijectors.Scale(log_scale=restrict(log_scale)),

@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfp_glow
+from tests.bijector_checks import check_bijector, tiny_images
+
+
+def test_invariants():
+  check_bijector(tfp_glow.ActNorm(4, dtype=tf.float64), tiny_images())
+
+
+def assert_standardised(z):
+  np.testing.assert_allclose(tf.reduce_mean(z, [0, 1, 2]), 0., atol=1e-5)
+  np.testing.assert_allclose(tf.math.reduce_std(z, [0, 1, 2]), 1., atol=1e-4)
+
+
+def data(seed=0):
+  return tf.cast(tiny_images((8, 4, 4, 3), seed, scale=3.0, offset=2.0),
+                 tf.float32)
+
+
+def test_new_actnorm_is_the_identity_and_forward_never_initialises():
+  actnorm = tfp_glow.ActNorm(3)
+  x = data()
+  with tfp_glow.data_dependent_init():
+    np.testing.assert_array_equal(actnorm.forward(x), x)
+  assert not actnorm.initialized.numpy()
+
+
+def test_initialize_standardises_the_first_batch():
+  actnorm = tfp_glow.ActNorm(3)
+  y = data()
+  actnorm.initialize(y)
+  assert actnorm.initialized.numpy()
+  assert_standardised(actnorm.inverse(y))
+
+
+def test_initialize_inside_tf_function():
+  actnorm = tfp_glow.ActNorm(3)
+  y = data()
+  with tfp_glow.data_dependent_init():
+    z = tf.function(actnorm.inverse)(y)
+  assert_standardised(z)
+  assert actnorm.initialized.numpy()
+
+
+def test_initialised_actnorm_is_not_reinitialised():
+  actnorm = tfp_glow.ActNorm(3)
+  actnorm.initialize(data(seed=0))
+  shift = actnorm.shift.numpy()
+  with tfp_glow.data_dependent_init():
+    actnorm.inverse(data(seed=1))
+  actnorm.initialize(data(seed=2))
+  np.testing.assert_array_equal(actnorm.shift, shift)
+  actnorm.initialize(data(seed=3), force=True)
+  assert not np.array_equal(actnorm.shift, shift)
+
+
+def test_initialized_state_is_restored_from_a_checkpoint(tmp_path):
+  trained = tfp_glow.ActNorm(3)
+  trained.initialize(data())
+  path = tf.train.Checkpoint(bijector=trained).write(str(tmp_path / 'ckpt'))
+  restored = tfp_glow.ActNorm(3)
+  tf.train.Checkpoint(bijector=restored).read(path).assert_consumed()
+  assert restored.initialized.numpy()
+  with tfp_glow.data_dependent_init():
+    z = restored.inverse(data(seed=5))
+  np.testing.assert_array_equal(z, trained.inverse(data(seed=5)))
+
+
+def test_initialize_under_mirrored_strategy_uses_all_replicas():
+  strategy = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+  assert strategy.num_replicas_in_sync == 2
+  with strategy.scope():
+    actnorm = tfp_glow.ActNorm(3)
+  y = data()
+  halves = iter(strategy.experimental_distribute_dataset(
+      tf.data.Dataset.from_tensors(y).unbatch().batch(8)))
+
+  @tf.function
+  def init_step(batch):
+    with tfp_glow.data_dependent_init():
+      return actnorm.inverse(batch)
+
+  strategy.run(init_step, (next(halves),))
+  assert actnorm.initialized.numpy()
+  # Statistics of the whole batch, though each replica saw half of it.
+  assert_standardised(actnorm.inverse(y))
+
+
+@pytest.mark.parametrize('shape, match', [
+    ((4, 4), 'rank 2'),
+    ((1, 4, 4, 2), 'built for 3 channels, got 2'),
+])
+def test_bad_shapes(shape, match):
+  actnorm = tfp_glow.ActNorm(3)
+  for method in (actnorm.forward, actnorm.inverse, actnorm.initialize):
+    with pytest.raises(ValueError, match=match):
+      method(tf.zeros(shape))
+
+
+def test_integer_input_is_rejected():
+  with pytest.raises((TypeError, ValueError), match='dtype.*int32'):
+    tfp_glow.ActNorm(3).forward(tf.zeros([1, 4, 4, 3], tf.int32))

@@ -1,0 +1,135 @@
+import itertools
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+import tf_keras
+
+import tfp_glow
+from tests.bijector_checks import check_bijector, tiny_images
+
+OPTIONS = list(itertools.product(['channel', 'checkerboard'], [0, 1],
+                                 [False, True]))
+
+
+@pytest.mark.parametrize('mask, parity, additive', OPTIONS)
+def test_invariants(mask, parity, additive):
+  coupling = tfp_glow.Coupling(
+      4, mask=mask, parity=parity, additive=additive, hidden_channels=8,
+      dtype=tf.float64)
+  check_bijector(coupling, tiny_images())
+
+
+def test_default_coupling_is_glow_and_starts_as_the_identity():
+  coupling = tfp_glow.Coupling(6)
+  x = tf.random.normal([2, 4, 4, 6])
+  np.testing.assert_array_equal(coupling.forward(x), x)
+  assert isinstance(coupling.network, tfp_glow.GlowNet)
+  kernels = [tuple(v.shape) for v in coupling.trainable_variables
+             if 'kernel' in v.name]
+  assert sorted(kernels) == sorted([(3, 3, 3, 512), (1, 1, 512, 512),
+                                    (3, 3, 512, 6)])
+
+
+def conditioning_entries(mask, parity):
+  """Boolean [4, 4, 4]: where a coupling on 4x4x4 images must keep x."""
+  if mask == 'channel':
+    kept = np.zeros([4, 4, 4], bool)
+    kept[..., 2 * parity:2 * parity + 2] = True
+    return kept
+  rows, cols = np.meshgrid(range(4), range(4), indexing='ij')
+  return np.broadcast_to(((rows + cols) % 2 == parity)[..., None], [4, 4, 4])
+
+
+def randomise(bijector, seed=0):
+  for i, variable in enumerate(bijector.trainable_variables):
+    variable.assign(tf.random.stateless_normal(
+        variable.shape, [seed, i], stddev=0.3, dtype=variable.dtype))
+
+
+@pytest.mark.parametrize('mask, parity, additive', OPTIONS)
+def test_only_the_active_part_changes(mask, parity, additive):
+  coupling = tfp_glow.Coupling(
+      4, mask=mask, parity=parity, additive=additive, hidden_channels=8,
+      dtype=tf.float64)
+  x = tiny_images()
+  coupling.forward(x)  # Builds the network.
+  randomise(coupling)
+  y = coupling.forward(tf.identity(x)).numpy()
+  kept = conditioning_entries(mask, parity)
+  np.testing.assert_array_equal(y[:, kept], x.numpy()[:, kept])
+  assert np.all(y[:, ~kept] != x.numpy()[:, ~kept])
+
+
+def test_glow_scale_is_sigmoid_over_sigmoid_2():
+  # Channel 0 conditions and is fed back as h; shift is 0.
+  coupling = tfp_glow.Coupling(
+      2, network=lambda c: tf.concat([tf.zeros_like(c), c], -1))
+  h = tf.constant([-1e4, -1., 0., 1e4])
+  x = tf.reshape(tf.stack([h, tf.ones_like(h)], -1), [4, 1, 1, 2])
+  log_scale = np.logaddexp(0., -2.) - np.logaddexp(0., -(h + 2.))
+  np.testing.assert_allclose(
+      coupling.forward(x)[:, 0, 0, 1], np.exp(log_scale), rtol=1e-6)
+  np.testing.assert_allclose(
+      coupling.forward_log_det_jacobian(x, 3), log_scale, rtol=1e-6, atol=1e-6)
+  assert coupling.forward_log_det_jacobian(x, 3)[2] == 0.
+
+
+def test_custom_network_is_used():
+  network = tf_keras.layers.Conv2D(4, 3, padding='same', dtype='float64')
+  coupling = tfp_glow.Coupling(4, network=network, dtype=tf.float64)
+  x = tiny_images()
+  assert not np.allclose(coupling.forward(x), x)
+  assert {v.ref() for v in coupling.trainable_variables} == {
+      v.ref() for v in network.trainable_variables}
+  check_bijector(coupling, x)
+
+
+def test_network_with_wrong_output_channels_is_named():
+  coupling = tfp_glow.Coupling(4, network=lambda x: x)
+  with pytest.raises(ValueError, match='must return 4 channels.*got shape'):
+    coupling.forward(tf.zeros([1, 4, 4, 4]))
+
+
+def test_log_prob_runs_the_network_once():
+  coupling = tfp_glow.Coupling(4, hidden_channels=8)
+  dist = tfp.distributions.TransformedDistribution(
+      tfp.distributions.Sample(tfp.distributions.Normal(0., 1.), [4, 4, 4]),
+      coupling)
+  graph = tf.function(dist.log_prob).get_concrete_function(
+      tf.TensorSpec([None, 4, 4, 4])).graph
+  convolutions = [op for op in graph.get_operations() if op.type == 'Conv2D']
+  assert len(convolutions) == 3
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    ({'num_channels': 3}, 'even channel count, got 3'),
+    ({'num_channels': 4, 'mask': 'stripes'}, "mask must be one of.*'stripes'"),
+    ({'num_channels': 4, 'parity': 2}, 'parity must be 0 or 1, got 2'),
+])
+def test_bad_arguments(kwargs, match):
+  with pytest.raises(ValueError, match=match):
+    tfp_glow.Coupling(**kwargs)
+
+
+@pytest.mark.parametrize('shape, match', [
+    ((4, 4), 'rank 2'),
+    ((1, 4, 4, 6), 'built for 4 channels, got 6'),
+])
+def test_bad_shapes(shape, match):
+  coupling = tfp_glow.Coupling(4, hidden_channels=8)
+  for method in (coupling.forward, coupling.inverse):
+    with pytest.raises(ValueError, match=match):
+      method(tf.zeros(shape))
+
+
+def test_odd_channels_work_with_a_checkerboard():
+  coupling = tfp_glow.Coupling(3, mask='checkerboard', hidden_channels=8,
+                               dtype=tf.float64)
+  check_bijector(coupling, tiny_images((2, 4, 4, 3)))
+
+
+def test_integer_input_is_rejected():
+  with pytest.raises((TypeError, ValueError), match='dtype.*int32'):
+    tfp_glow.Coupling(4).forward(tf.zeros([1, 4, 4, 4], tf.int32))
