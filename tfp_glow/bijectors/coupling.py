@@ -1,5 +1,6 @@
 """Coupling: affine or additive coupling layer over NHWC images."""
 
+import functools
 from collections.abc import Callable
 
 import tensorflow as tf
@@ -10,19 +11,23 @@ from tfp_glow import nets
 from tfp_glow.bijectors.images import check_image
 from tfp_glow.bijectors.masks import ChannelMask, CheckerboardMask
 
-__all__ = ['Coupling']
+__all__ = ['Coupling', 'glow_log_scale']
 
 _MASKS = {'channel': ChannelMask, 'checkerboard': CheckerboardMask}
 
 
-def _affine(params: tf.Tensor, restrict) -> tfp.bijectors.Bijector:
-  """y = x * scale + shift, scale = sigmoid(h + 2) / sigmoid(2)."""
-  shift, h = tf.split(params, 2, axis=-1)
+def glow_log_scale(h: tf.Tensor) -> tf.Tensor:
+  """log(sigmoid(h + 2) / sigmoid(2)): bounded above by 0.127, 0 at h = 0."""
   two = tf.constant(2., h.dtype)
-  log_scale = tf.math.log_sigmoid(h + two) - tf.math.log_sigmoid(two)
+  return tf.math.log_sigmoid(h + two) - tf.math.log_sigmoid(two)
+
+
+def _affine(params: tf.Tensor, restrict, log_scale_fn) -> tfp.bijectors.Bijector:
+  """y = x * exp(log_scale_fn(h)) + shift, [shift, h] = params."""
+  shift, h = tf.split(params, 2, axis=-1)
   return tfp.bijectors.Chain([
       tfp.bijectors.Shift(restrict(shift)),
-      tfp.bijectors.Scale(log_scale=restrict(log_scale)),
+      tfp.bijectors.Scale(log_scale=restrict(log_scale_fn(h))),
   ])
 
 
@@ -38,7 +43,8 @@ class Coupling(tfp.bijectors.Bijector):
 
   ```none
   h = network(x_a)
-  affine:    y_b = x_b * s + t,   [t, h_s] = h,  s = sigmoid(h_s + 2) / sigmoid(2)
+  affine:    y_b = x_b * s + t,   [t, h_s] = h,  log s = log_scale_fn(h_s)
+             (default s = sigmoid(h_s + 2) / sigmoid(2))
   additive:  y_b = x_b + t,       t = h
   y_a = x_a
   log|det J| = sum(log s)  (affine),  0  (additive)
@@ -80,6 +86,7 @@ class Coupling(tfp.bijectors.Bijector):
                mask: str = 'channel',
                parity: int = 0,
                additive: bool = False,
+               log_scale_fn: Callable[[tf.Tensor], tf.Tensor] = glow_log_scale,
                network: Callable[[tf.Tensor], tf.Tensor] | None = None,
                hidden_channels: int = 512,
                validate_args: bool = False,
@@ -95,6 +102,10 @@ class Coupling(tfp.bijectors.Bijector):
         Default value: 0.
       additive: Python `bool`, use an additive (volume-preserving) coupling.
         Default value: `False`.
+      log_scale_fn: callable mapping the network's pre-scale h to the
+        log-scale of an affine coupling. `tf.identity` leaves it unbounded
+        (for networks that bound it themselves, or Glow's split prior).
+        Default value: `glow_log_scale`, log(sigmoid(h + 2) / sigmoid(2)).
       network: a `tf_keras` layer or callable mapping the conditioning part
         [N, H, W, C_a] to [N, H, W, k * C_b] (k = 2 for affine: shift then
         pre-scale h; k = 1 for additive: shift). `None` builds a `GlowNet`.
@@ -120,7 +131,8 @@ class Coupling(tfp.bijectors.Bijector):
     with tf.name_scope(name) as scope:
       self._num_channels = num_channels
       self._mask = _MASKS[mask](num_channels, parity)
-      self._elementwise = _additive if additive else _affine
+      self._elementwise = _additive if additive else functools.partial(
+          _affine, log_scale_fn=log_scale_fn)
       self._num_params = self._mask.active_channels * (1 if additive else 2)
       if network is None:
         network = nets.GlowNet(
