@@ -15,9 +15,6 @@ import tfp_glow
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 
-EVENT_NDIMS = 3
-
-
 def tiny_images(shape=(3, 4, 4, 4), seed=0, scale=1.0, offset=0.0):
   """Float64 images, channels correlated, mean `offset`."""
   rng = np.random.default_rng(seed)
@@ -44,13 +41,13 @@ def check_invariants(bijector, x, atol=1e-8):
       bijector.forward(tf.identity(bijector.inverse(tf.identity(y_fresh)))),
       y_fresh, atol=atol, err_msg='forward(inverse(y)) != y')
 
-  batch_shape = x.shape[:-EVENT_NDIMS]
+  batch_shape = x.shape[:1]
   fldj = tf.broadcast_to(
-      bijector.forward_log_det_jacobian(tf.identity(x), EVENT_NDIMS),
-      batch_shape)
+      bijector.forward_log_det_jacobian(
+          tf.identity(x), bijector.forward_min_event_ndims), batch_shape)
   ildj = tf.broadcast_to(
-      bijector.inverse_log_det_jacobian(tf.identity(y), EVENT_NDIMS),
-      batch_shape)
+      bijector.inverse_log_det_jacobian(
+          tf.identity(y), bijector.inverse_min_event_ndims), batch_shape)
   for name, value in [('forward', y), ('fldj', fldj), ('ildj', ildj)]:
     assert np.all(np.isfinite(value)), f'{name} is not finite'
   np.testing.assert_allclose(fldj, -ildj, atol=atol, err_msg='fldj != -ildj')
@@ -94,8 +91,8 @@ def check_bijector(bijector, x, atol=1e-8):
   `TransformedDistribution.log_prob` and is moved by the optimiser.
 
   Args:
-    bijector: a float64 tfp_glow bijector (or chain) with 3 event dims.
-    x: float64 latent-side batch [B, H, W, C].
+    bijector: a float64 tfp_glow bijector, chain or model.
+    x: float64 latent-side batch [B, *latent_event_shape].
     atol: absolute tolerance of every comparison.
   """
   check_invariants(bijector, x, atol)

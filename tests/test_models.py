@@ -1,0 +1,182 @@
+"""Whole-model checks: Glow as one bijector inside a TransformedDistribution."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+import tf_keras
+from sklearn.datasets import load_digits
+
+import tfp_glow
+from tests.bijector_checks import check_bijector
+
+tfd = tfp.distributions
+
+
+def small_glow(dtype=tf.float32, **kwargs):
+  options = {'num_levels': 2, 'num_steps_per_level': 1, 'hidden_channels': 8,
+             'seed': 0, 'dtype': dtype, **kwargs}
+  return tfp_glow.Glow((8, 8, 1), **options)
+
+
+def latents(flow, batch=2, dtype=tf.float64):
+  return tf.random.stateless_normal([batch, sum(flow.level_sizes)], [3, 4],
+                                    dtype=dtype)
+
+
+@pytest.mark.parametrize('options', [
+    {},
+    {'additive': True},
+    {'permutation': 'plain'},
+    {'permutation': 'reverse', 'use_split_prior': False, 'learn_top': False},
+    {'permutation': 'shuffle'},
+])
+def test_glow_invariants(options):
+  flow = small_glow(tf.float64, **options)
+  check_bijector(flow, latents(flow), atol=1e-7)
+
+
+def test_glow_shapes_and_level_sizes():
+  flow = tfp_glow.Glow((28, 28, 1), num_levels=2, num_steps_per_level=1,
+                       hidden_channels=8)
+  # Level 1 factors out half of [14, 14, 4]; the top keeps [7, 7, 8].
+  assert flow.level_sizes == [14 * 14 * 2, 7 * 7 * 8]
+  dist = tfp_glow.flow_distribution(flow)
+  assert dist.event_shape == [28, 28, 1]
+  assert flow.inverse_event_shape([28, 28, 1]) == [784]
+  assert dist.log_prob(tf.random.uniform([3, 28, 28, 1])).shape == [3]
+  assert dist.sample([2, 3], seed=1).shape == [2, 3, 28, 28, 1]
+
+
+def test_every_glow_variable_gets_a_gradient_of_log_prob():
+  flow = small_glow()
+  dist = tfp_glow.flow_distribution(flow)
+  images = tf.random.stateless_uniform([8, 8, 8, 1], [0, 1])
+  with tfp_glow.data_dependent_init():
+    dist.log_prob(images)
+  with tf.GradientTape() as tape:
+    loss = -tf.reduce_mean(dist.log_prob(tf.identity(images)))
+  gradients = tape.gradient(loss, flow.trainable_variables)
+  names = {v.name for v in flow.trainable_variables}
+  assert any('prior_mean' in n for n in names)
+  assert any('split_prior_net' in n for n in names)
+  assert all(g is not None for g in gradients)
+
+
+def test_checkpoint_restores_identical_log_prob(tmp_path):
+  flow = small_glow()
+  dist = tfp_glow.flow_distribution(flow)
+  images = tf.random.stateless_uniform([4, 8, 8, 1], [0, 2])
+  with tfp_glow.data_dependent_init():
+    dist.log_prob(images)
+  path = tf.train.Checkpoint(flow=flow).write(str(tmp_path / 'glow'))
+  restored = small_glow(seed=1)
+  restored_dist = tfp_glow.flow_distribution(restored)
+  restored_dist.log_prob(images)  # Builds the networks.
+  tf.train.Checkpoint(flow=restored).read(path).assert_consumed()
+  np.testing.assert_array_equal(restored_dist.log_prob(tf.identity(images)),
+                                dist.log_prob(tf.identity(images)))
+
+
+def test_temperature_scales_the_base_per_level():
+  flow = small_glow()
+  cold = tfp_glow.flow_distribution(flow, temperature=[0.5, 0.25])
+  scale = cold.distribution.distribution.scale.numpy()
+  np.testing.assert_array_equal(
+      scale, np.repeat([0.5, 0.25], flow.level_sizes).astype(np.float32))
+  latent = cold.distribution.sample(2000, seed=5)
+  np.testing.assert_allclose(
+      tf.math.reduce_std(latent[:, :flow.level_sizes[0]]), 0.5, rtol=0.02)
+  assert cold.sample(3, seed=1).shape == [3, 8, 8, 1]
+  with pytest.raises(ValueError, match='one per level'):
+    tfp_glow.flow_distribution(flow, temperature=[0.5, 0.5, 0.5])
+  with pytest.raises(ValueError, match='positive'):
+    tfp_glow.flow_distribution(flow, temperature=0.)
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    ({'image_shape': (28, 28, 1), 'num_levels': 3},
+     r'squeezes H and W by 8.*\(28, 28, 1\)'),
+    ({'image_shape': (8, 8, 1), 'num_levels': 0}, 'num_levels >= 1'),
+    ({'image_shape': (8, 8, 1), 'permutation': 'random'},
+     "permutation must be one of.*'random'"),
+])
+def test_bad_glow_arguments(kwargs, match):
+  with pytest.raises(ValueError, match=match):
+    tfp_glow.Glow(**kwargs)
+
+
+def test_wrong_image_shape_is_named():
+  dist = tfp_glow.flow_distribution(small_glow())
+  with pytest.raises(ValueError, match='divisible by 2'):
+    dist.log_prob(tf.zeros([1, 7, 8, 1]))
+
+
+def test_bits_per_dim_of_an_analytic_density():
+  # x = 0.5 + 0.1 * eps on [2, 2, 1]: log p(x) = sum log N(x; 0.5, 0.1^2).
+  actnorm = tfp_glow.ActNorm(1)
+  actnorm.shift.assign([0.5])
+  actnorm.log_scale.assign([np.log(0.1)])
+  dist = tfd.TransformedDistribution(
+      tfd.Sample(tfd.Normal(0., 1.), [2, 2, 1]), actnorm)
+  x = tf.constant([0.45, 0.5, 0.6, 0.52], shape=[1, 2, 2, 1])
+  log_density = np.sum(-0.5 * ((x.numpy() - 0.5) / 0.1)**2
+                       - np.log(0.1 * np.sqrt(2 * np.pi)))
+  expected = -log_density / (4 * np.log(2)) + 8
+  np.testing.assert_allclose(
+      tfp_glow.bits_per_dim(dist.log_prob(x), [2, 2, 1]), [expected],
+      rtol=1e-5)
+  # A uniform density on [0, 1]^D is 8 bits/dim: each of 256 values equally
+  # likely.
+  assert tfp_glow.bits_per_dim(tf.zeros([]), [28, 28, 1]) == 8.
+
+
+def test_uniform_dequantization_stays_in_the_pixel_bin():
+  pixels = tf.constant([0, 1, 128, 255] * 250)
+  x = tfp_glow.uniform_dequantize(pixels, seed=[1, 2])
+  np.testing.assert_array_equal(tf.floor(x * 256), pixels)
+  assert 0.4 < float(tf.reduce_mean(x * 256 - tf.cast(pixels, tf.float32))) < 0.6
+
+
+def digits():
+  """scikit-learn's 1,797 8x8 digits as 8-bit pixels [N, 8, 8, 1]."""
+  images = load_digits().images[..., None]
+  return tf.constant(np.round(images * 255 / 16), tf.int32)
+
+
+def test_glow_learns_digits():
+  """400 Adam steps (batch 64, lr 2e-3) of a 2-level, K=4, 32-channel Glow.
+
+  Measured (2026-11-23, 2-core CPU, ~15 s): 8.36 bits/dim at initialisation
+  -> 6.05 after 400 steps on the whole data set.
+  """
+  tf_keras.utils.set_random_seed(0)
+  pixels = digits()
+  flow = tfp_glow.Glow((8, 8, 1), num_levels=2, num_steps_per_level=4,
+                       hidden_channels=32, seed=0)
+  dist = tfp_glow.flow_distribution(flow)
+  batches = iter(tf.data.Dataset.from_tensor_slices(pixels)
+                 .shuffle(2000, seed=0).repeat().batch(64))
+  with tfp_glow.data_dependent_init():
+    dist.log_prob(tfp_glow.uniform_dequantize(next(batches)))
+  optimizer = tf_keras.optimizers.Adam(2e-3)
+
+  def bits(images):
+    return tf.reduce_mean(tfp_glow.bits_per_dim(dist.log_prob(images), [8, 8, 1]))
+
+  @tf.function
+  def train_step(batch):
+    with tf.GradientTape() as tape:
+      loss = bits(tfp_glow.uniform_dequantize(batch))
+    gradients = tape.gradient(loss, flow.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, flow.trainable_variables))
+
+  images = tfp_glow.uniform_dequantize(pixels, seed=[0, 0])
+  initial = float(bits(images))
+  for _ in range(400):
+    train_step(next(batches))
+  final = float(bits(tf.identity(images)))
+  assert initial > 8.
+  assert final < initial - 1.5, (initial, final)
+  reconstruction = flow.decode(tf.identity(flow.encode(tf.identity(images))))
+  assert float(tf.reduce_max(tf.abs(reconstruction - images))) < 1e-4

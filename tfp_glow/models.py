@@ -1,0 +1,204 @@
+"""Whole multi-scale flows: one bijector from a flat latent to an image."""
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfp_glow.bijectors import (
+    ActNorm,
+    ChannelPermutation,
+    Coupling,
+    Invertible1x1Conv,
+    Squeeze,
+)
+from tfp_glow.bijectors.split import factor_out, learned_prior, split_prior
+
+tfb, tfd = tfp.bijectors, tfp.distributions
+
+__all__ = ['Glow', 'flow_distribution']
+
+_PERMUTATIONS = {
+    'lu': lambda c, seed, dtype: Invertible1x1Conv(c, seed=seed, dtype=dtype),
+    'plain': lambda c, seed, dtype: Invertible1x1Conv(
+        c, lu_decomposed=False, seed=seed, dtype=dtype),
+    'reverse': lambda c, seed, dtype: ChannelPermutation.reverse(c),
+    'shuffle': lambda c, seed, dtype: ChannelPermutation.shuffle(c, seed=seed),
+}
+
+
+def check_image_shape(image_shape, num_levels: int, model: str) -> tuple:
+  """Raises a ValueError unless H and W survive `num_levels` squeezes."""
+  height, width, _ = image_shape
+  factor = 2**num_levels
+  if height % factor or width % factor:
+    raise ValueError(
+        f'{model} with {num_levels} levels squeezes H and W by {factor}, '
+        f'which does not divide image shape {tuple(image_shape)}.')
+  return tuple(image_shape)
+
+
+class Glow(tfb.Chain):
+  """Glow [1]: a multi-scale flow from a flat N(0, I) latent to an image.
+
+  In the data -> latent direction (`inverse`, as `log_prob` runs it), each of
+  the `num_levels` levels is
+
+  ```none
+  Squeeze -> K x [ActNorm -> Invertible1x1Conv -> Coupling] -> factor out half
+  ```
+
+  The factored-out half is normalised by a learned conditional prior (mean
+  and log-scale from a zero-initialised conv of the kept half); the last
+  level keeps all channels and its prior is learned (`learn_top`). All of it
+  is one `tfb.Chain`, so the base distribution is N(0, I) over the flat
+  latent and `log_prob`/`sample` come from `tfd.TransformedDistribution`.
+
+  `level_sizes` gives the length of each level's slice of the latent, in
+  order (first factored-out level first, top last).
+
+  #### Examples
+
+  ```python
+  flow = tfp_glow.Glow((28, 28, 1), num_levels=2, num_steps_per_level=16)
+  dist = tfp_glow.flow_distribution(flow)
+  ```
+
+  #### References
+
+  [1]: Diederik P. Kingma, Prafulla Dhariwal. Glow: Generative Flow with
+       Invertible 1x1 Convolutions. In _NeurIPS_, 2018.
+       https://arxiv.org/abs/1807.03039
+  """
+
+  def __init__(self,
+               image_shape,
+               num_levels: int = 3,
+               num_steps_per_level: int = 32,
+               hidden_channels: int = 512,
+               additive: bool = False,
+               permutation: str = 'lu',
+               use_split_prior: bool = True,
+               learn_top: bool = True,
+               seed: int | None = None,
+               validate_args: bool = False,
+               dtype: tf.DType = tf.float32,
+               name: str = 'glow'):
+    """Builds a Glow.
+
+    Args:
+      image_shape: (H, W, C) of the images; H and W divisible by
+        2**num_levels.
+      num_levels: Python `int` >= 1, the number of squeeze levels (L).
+        Default value: 3.
+      num_steps_per_level: Python `int`, flow steps per level (K).
+        Default value: 32.
+      hidden_channels: Python `int`, width of the coupling networks.
+        Default value: 512.
+      additive: Python `bool`, additive instead of affine couplings.
+        Default value: `False`.
+      permutation: `'lu'` (LU 1x1 conv), `'plain'` (1x1 conv with slogdet),
+        `'reverse'` or `'shuffle'`.
+        Default value: `'lu'`.
+      use_split_prior: Python `bool`, learned conditional prior for the
+        factored-out halves; `False` keeps them N(0, I).
+        Default value: `True`.
+      learn_top: Python `bool`, learned mean and scale of the top prior.
+        Default value: `True`.
+      seed: Python `int` for the 1x1 convolutions and shuffles.
+        Default value: `None`.
+      validate_args: Python `bool`, passed to every bijector.
+        Default value: `False`.
+      dtype: floating `tf.DType` of the parameters and images.
+        Default value: `tf.float32`.
+      name: Python `str` name prefixed to ops created by this class.
+        Default value: 'glow'.
+
+    Raises:
+      ValueError: for an image shape the levels can not squeeze, fewer than
+        one level, or an unknown permutation.
+    """
+    parameters = dict(locals())
+    if num_levels < 1:
+      raise ValueError(f'Glow needs num_levels >= 1, got {num_levels}.')
+    if permutation not in _PERMUTATIONS:
+      raise ValueError(f'permutation must be one of {sorted(_PERMUTATIONS)}, '
+                       f'got {permutation!r}.')
+    self._image_shape = check_image_shape(image_shape, num_levels, 'Glow')
+    rng = np.random.default_rng(seed)
+
+    def level(shape, levels_left):
+      """Flow from a flat latent to images of `shape`, and its level sizes."""
+      height, width, channels = shape[0] // 2, shape[1] // 2, 4 * shape[2]
+      steps = [tfb.Invert(Squeeze(validate_args=validate_args))]
+      for _ in range(num_steps_per_level):
+        steps += [
+            ActNorm(channels, validate_args=validate_args, dtype=dtype),
+            _PERMUTATIONS[permutation](
+                channels, int(rng.integers(2**31)), dtype),
+            Coupling(channels, additive=additive,
+                     hidden_channels=hidden_channels,
+                     validate_args=validate_args, dtype=dtype),
+        ]
+      if levels_left == 1:
+        size = height * width * channels
+        top = [learned_prior([height, width, channels], dtype)] if learn_top else []
+        return [*steps, *top, tfb.Reshape([height, width, channels], [size])], [size]
+      kept_shape = (height, width, channels // 2)
+      kept, sizes = level(kept_shape, levels_left - 1)
+      prior = split_prior(channels, dtype) if use_split_prior else None
+      out = factor_out(tfb.Chain(kept), (height, width, channels), prior)
+      return [*steps, out], [height * width * channels // 2, *sizes]
+
+    bijectors, self._level_sizes = level(self._image_shape, num_levels)
+    super().__init__(bijectors, validate_args=validate_args,
+                     parameters=parameters, name=name)
+
+  @property
+  def image_shape(self) -> tuple:
+    return self._image_shape
+
+  @property
+  def level_sizes(self) -> list[int]:
+    """Length of each level's slice of the flat latent, top last."""
+    return list(self._level_sizes)
+
+  def encode(self, images: tf.Tensor) -> tf.Tensor:
+    """The flat latent of every level: `inverse(images)`."""
+    return self.inverse(images)
+
+  def decode(self, latents: tf.Tensor) -> tf.Tensor:
+    """Images from flat latents: `forward(latents)`."""
+    return self.forward(latents)
+
+
+def flow_distribution(flow: Glow, temperature=1.0,
+                      dtype: tf.DType = tf.float32) -> tfd.Distribution:
+  """The image distribution of `flow`: its latent base pushed forward.
+
+  ```none
+  eps ~ N(0, T_l^2 I) on level l's slice of the flat latent,  x = flow(eps)
+  ```
+
+  Args:
+    flow: a multi-scale flow with `level_sizes` (e.g. `Glow`).
+    temperature: the base standard deviation T: a float for every level, or
+      one per level (first factored-out level first, top last). T = 1 is the
+      model's density; T < 1 gives smoother samples.
+      Default value: 1.
+    dtype: floating `tf.DType` of the flow.
+      Default value: `tf.float32`.
+
+  Returns:
+    A `tfd.TransformedDistribution` over images.
+  """
+  sizes = flow.level_sizes
+  temperatures = np.asarray(temperature, np.float64)
+  if temperatures.ndim == 0:
+    temperatures = np.full([len(sizes)], temperatures)
+  if temperatures.shape != (len(sizes),) or np.any(temperatures <= 0):
+    raise ValueError(
+        f'temperature must be a positive float or {len(sizes)} positive '
+        f'floats (one per level), got {temperature!r}.')
+  scale = tf.constant(np.repeat(temperatures, sizes), dtype)
+  base = tfd.Independent(tfd.Normal(tf.zeros_like(scale), scale), 1)
+  return tfd.TransformedDistribution(base, flow)
