@@ -180,3 +180,20 @@ def test_glow_learns_digits():
   assert final < initial - 1.5, (initial, final)
   reconstruction = flow.decode(tf.identity(flow.encode(tf.identity(images))))
   assert float(tf.reduce_max(tf.abs(reconstruction - images))) < 1e-4
+
+
+def test_nan_pixels_are_rejected():
+  dist = tfp_glow.flow_distribution(small_glow())
+  images = tf.tensor_scatter_nd_update(
+      tf.fill([2, 8, 8, 1], 0.5), [[1, 3, 4, 0]], [np.nan])
+  with pytest.raises(tf.errors.InvalidArgumentError, match='NaN'):
+    dist.log_prob(images)
+
+
+def test_pixels_outside_the_unit_interval_fail_under_validate_args():
+  dist = tfp_glow.flow_distribution(small_glow(validate_args=True))
+  assert dist.log_prob(tf.fill([1, 8, 8, 1], 1.)).shape == [1]
+  with pytest.raises(tf.errors.InvalidArgumentError, match=r'in \[0, 1\]'):
+    dist.log_prob(tf.fill([1, 8, 8, 1], 255.))
+  with pytest.raises(tf.errors.InvalidArgumentError, match=r'in \[0, 1\]'):
+    dist.log_prob(tf.fill([1, 8, 8, 1], -0.1))

@@ -11,6 +11,7 @@ from tfp_glow.bijectors import (
     Invertible1x1Conv,
     Squeeze,
 )
+from tfp_glow.bijectors.image_domain import ImageDomain
 from tfp_glow.bijectors.split import factor_out, learned_prior, split_prior
 
 tfb, tfd = tfp.bijectors, tfp.distributions
@@ -26,18 +27,79 @@ _PERMUTATIONS = {
 }
 
 
-def check_image_shape(image_shape, num_levels: int, model: str) -> tuple:
-  """Raises a ValueError unless H and W survive `num_levels` squeezes."""
+def check_image_shape(image_shape, num_squeezes: int, model: str) -> tuple:
+  """Raises a ValueError unless H and W survive `num_squeezes` squeezes."""
   height, width, _ = image_shape
-  factor = 2**num_levels
+  factor = 2**num_squeezes
   if height % factor or width % factor:
     raise ValueError(
-        f'{model} with {num_levels} levels squeezes H and W by {factor}, '
-        f'which does not divide image shape {tuple(image_shape)}.')
+        f'{model} squeezes H and W by {factor}, which does not divide image '
+        f'shape {tuple(image_shape)}.')
   return tuple(image_shape)
 
 
-class Glow(tfb.Chain):
+def squeezed(shape) -> tuple:
+  """The [H, W, C] shape after a factor-2 squeeze."""
+  return shape[0] // 2, shape[1] // 2, 4 * shape[2]
+
+
+class MultiScaleFlow(tfb.Chain):
+  """A chain from a flat N(0, I) latent to images, factoring out per level.
+
+  `level_fn(index, shape, is_last)` describes a level: it returns the
+  level's bijectors in data -> latent order and the shape they end with; this
+  class factors out half the channels after every level but the last
+  (`split_prior` or N(0, I)), appends the top prior, and flattens.
+  `level_sizes` gives the length of each level's slice of the latent, first
+  factored-out level first, top last.
+  """
+
+  def __init__(self, image_shape, num_levels: int, level_fn, split_prior_fn,
+               top_prior_fn, preprocessing=(), validate_args=False,
+               parameters=None, name=None):
+    if num_levels < 1:
+      raise ValueError(
+          f'{type(self).__name__} needs num_levels >= 1, got {num_levels}.')
+    self._image_shape = tuple(image_shape)
+
+    def levels(index, shape):
+      steps, (height, width, channels) = level_fn(
+          index, shape, index == num_levels - 1)
+      if index == num_levels - 1:
+        size = height * width * channels
+        top = top_prior_fn([height, width, channels])
+        flatten = tfb.Reshape([height, width, channels], [size])
+        return [*steps, *top, flatten], [size]
+      kept, sizes = levels(index + 1, (height, width, channels // 2))
+      out = factor_out(tfb.Chain(kept), (height, width, channels),
+                       split_prior_fn(channels))
+      return [*steps, out], [height * width * channels // 2, *sizes]
+
+    domain = ImageDomain(validate_args=validate_args)
+    bijectors, self._level_sizes = levels(0, self._image_shape)
+    super().__init__([domain, *preprocessing, *bijectors],
+                     validate_args=validate_args, parameters=parameters,
+                     name=name)
+
+  @property
+  def image_shape(self) -> tuple:
+    return self._image_shape
+
+  @property
+  def level_sizes(self) -> list[int]:
+    """Length of each level's slice of the flat latent, top last."""
+    return list(self._level_sizes)
+
+  def encode(self, images: tf.Tensor) -> tf.Tensor:
+    """The flat latent of every level: `inverse(images)`."""
+    return self.inverse(images)
+
+  def decode(self, latents: tf.Tensor) -> tf.Tensor:
+    """Images from flat latents: `forward(latents)`."""
+    return self.forward(latents)
+
+
+class Glow(MultiScaleFlow):
   """Glow [1]: a multi-scale flow from a flat N(0, I) latent to an image.
 
   In the data -> latent direction (`inverse`, as `log_prob` runs it), each of
@@ -52,9 +114,6 @@ class Glow(tfb.Chain):
   level keeps all channels and its prior is learned (`learn_top`). All of it
   is one `tfb.Chain`, so the base distribution is N(0, I) over the flat
   latent and `log_prob`/`sample` come from `tfd.TransformedDistribution`.
-
-  `level_sizes` gives the length of each level's slice of the latent, in
-  order (first factored-out level first, top last).
 
   #### Examples
 
@@ -106,7 +165,8 @@ class Glow(tfb.Chain):
         Default value: `True`.
       seed: Python `int` for the 1x1 convolutions and shuffles.
         Default value: `None`.
-      validate_args: Python `bool`, passed to every bijector.
+      validate_args: Python `bool`, passed to every bijector; also checks
+        that images lie in [0, 1].
         Default value: `False`.
       dtype: floating `tf.DType` of the parameters and images.
         Default value: `tf.float32`.
@@ -118,17 +178,17 @@ class Glow(tfb.Chain):
         one level, or an unknown permutation.
     """
     parameters = dict(locals())
-    if num_levels < 1:
-      raise ValueError(f'Glow needs num_levels >= 1, got {num_levels}.')
     if permutation not in _PERMUTATIONS:
       raise ValueError(f'permutation must be one of {sorted(_PERMUTATIONS)}, '
                        f'got {permutation!r}.')
-    self._image_shape = check_image_shape(image_shape, num_levels, 'Glow')
+    check_image_shape(image_shape, num_levels, f'Glow with {num_levels} levels')
     rng = np.random.default_rng(seed)
 
-    def level(shape, levels_left):
-      """Flow from a flat latent to images of `shape`, and its level sizes."""
-      height, width, channels = shape[0] // 2, shape[1] // 2, 4 * shape[2]
+    def level(index, shape, is_last):
+      """Squeeze, then K x [ActNorm, permutation, coupling]."""
+      del index, is_last  # Every Glow level is alike.
+      shape = squeezed(shape)
+      channels = shape[-1]
       steps = [tfb.Invert(Squeeze(validate_args=validate_args))]
       for _ in range(num_steps_per_level):
         steps += [
@@ -139,36 +199,15 @@ class Glow(tfb.Chain):
                      hidden_channels=hidden_channels,
                      validate_args=validate_args, dtype=dtype),
         ]
-      if levels_left == 1:
-        size = height * width * channels
-        top = [learned_prior([height, width, channels], dtype)] if learn_top else []
-        return [*steps, *top, tfb.Reshape([height, width, channels], [size])], [size]
-      kept_shape = (height, width, channels // 2)
-      kept, sizes = level(kept_shape, levels_left - 1)
-      prior = split_prior(channels, dtype) if use_split_prior else None
-      out = factor_out(tfb.Chain(kept), (height, width, channels), prior)
-      return [*steps, out], [height * width * channels // 2, *sizes]
+      return steps, shape
 
-    bijectors, self._level_sizes = level(self._image_shape, num_levels)
-    super().__init__(bijectors, validate_args=validate_args,
-                     parameters=parameters, name=name)
-
-  @property
-  def image_shape(self) -> tuple:
-    return self._image_shape
-
-  @property
-  def level_sizes(self) -> list[int]:
-    """Length of each level's slice of the flat latent, top last."""
-    return list(self._level_sizes)
-
-  def encode(self, images: tf.Tensor) -> tf.Tensor:
-    """The flat latent of every level: `inverse(images)`."""
-    return self.inverse(images)
-
-  def decode(self, latents: tf.Tensor) -> tf.Tensor:
-    """Images from flat latents: `forward(latents)`."""
-    return self.forward(latents)
+    super().__init__(
+        image_shape, num_levels, level,
+        split_prior_fn=(lambda c: split_prior(c, dtype)) if use_split_prior
+        else lambda c: None,
+        top_prior_fn=lambda shape: [learned_prior(shape, dtype)] if learn_top
+        else [],
+        validate_args=validate_args, parameters=parameters, name=name)
 
 
 def flow_distribution(flow: Glow, temperature=1.0,
