@@ -1,11 +1,15 @@
-"""Networks that parameterise couplings: conditioning part -> shift, log-scale."""
+"""Networks that parameterise couplings: conditioning part -> shift, log-scale.
+
+Each network maps [N, H, W, C_in] to [N, H, W, output_channels] and ends in a
+zero-initialised convolution, so a new coupling is the identity.
+"""
 
 import tensorflow as tf
 import tf_keras
 
 from tfp_glow.bijectors.actnorm import ActNorm
 
-__all__ = ['GlowNet']
+__all__ = ['GatedConvNet', 'GlowNet', 'ResNet']
 
 
 class GlowNet(tf_keras.layers.Layer):
@@ -54,3 +58,165 @@ class GlowNet(tf_keras.layers.Layer):
     hidden = tf.nn.relu(self.norm_in.inverse(self.conv_in(inputs)))
     hidden = tf.nn.relu(self.norm_hidden.inverse(self.conv_hidden(hidden)))
     return self.conv_out(hidden)
+
+
+def _conv(channels: int, kernel_size: int, dtype: tf.DType,
+          zeros: bool = False) -> tf_keras.layers.Conv2D:
+  """A 'same'-padded convolution; `zeros` zero-initialises kernel and bias."""
+  initializer = 'zeros' if zeros else 'glorot_uniform'
+  return tf_keras.layers.Conv2D(
+      channels, kernel_size, padding='same', kernel_initializer=initializer,
+      bias_initializer='zeros', dtype=dtype)
+
+
+def _layer_norm(dtype: tf.DType) -> tf_keras.layers.LayerNormalization:
+  """Layer norm over the channel axis only (the UvA `LayerNormChannels`)."""
+  return tf_keras.layers.LayerNormalization(axis=-1, epsilon=1e-5, dtype=dtype)
+
+
+def concat_elu(x: tf.Tensor) -> tf.Tensor:
+  """ELU of x and of -x, concatenated along the channels: C -> 2C channels."""
+  return tf.concat([tf.nn.elu(x), tf.nn.elu(-x)], axis=-1)
+
+
+class _ResidualBlock(tf_keras.layers.Layer):
+  """x + conv3x3(relu(norm(conv3x3(relu(norm(x))))))."""
+
+  def __init__(self, channels: int, **kwargs):
+    super().__init__(**kwargs)
+    dtype = tf.as_dtype(self.dtype)
+    self.norm_in = _layer_norm(dtype)
+    self.conv_in = _conv(channels, 3, dtype)
+    self.norm_out = _layer_norm(dtype)
+    self.conv_out = _conv(channels, 3, dtype)
+
+  def call(self, inputs):
+    hidden = self.conv_in(tf.nn.relu(self.norm_in(inputs)))
+    return inputs + self.conv_out(tf.nn.relu(self.norm_out(hidden)))
+
+
+class ResNet(tf_keras.layers.Layer):
+  """RealNVP's residual coupling network [1].
+
+  ```none
+  block(x) = x + conv3x3(relu(norm(conv3x3(relu(norm(x))))))
+  conv3x3(hidden) -> num_blocks x block -> norm -> ReLU
+    -> conv3x3(output_channels, zero-initialised)
+  ```
+
+  `norm` is a layer norm over the channels (`LayerNormalization(axis=-1)`)
+  in place of the paper's batch norm, so training and evaluation agree and
+  each pixel is normalised on its own. The last convolution's kernel and bias
+  start at zero, so the network outputs 0 and a new coupling is the identity.
+
+  #### References
+
+  [1]: Laurent Dinh, Jascha Sohl-Dickstein, Samy Bengio. Density estimation
+       using Real NVP. In _ICLR_, 2017. https://arxiv.org/abs/1605.08803
+  """
+
+  def __init__(self, output_channels: int, hidden_channels: int = 64,
+               num_blocks: int = 4, **kwargs):
+    """Builds the network.
+
+    Args:
+      output_channels: Python `int`, channels of the output.
+      hidden_channels: Python `int`, width of the residual blocks.
+        Default value: 64.
+      num_blocks: Python `int`, number of residual blocks.
+        Default value: 4.
+      **kwargs: passed to `tf_keras.layers.Layer` (e.g. `dtype`, `name`).
+    """
+    super().__init__(**kwargs)
+    dtype = tf.as_dtype(self.dtype)
+    self.conv_in = _conv(hidden_channels, 3, dtype)
+    self.blocks = [_ResidualBlock(hidden_channels, dtype=dtype)
+                   for _ in range(num_blocks)]
+    self.norm_out = _layer_norm(dtype)
+    self.conv_out = _conv(output_channels, 3, dtype, zeros=True)
+
+  def call(self, inputs):
+    hidden = self.conv_in(inputs)
+    for block in self.blocks:
+      hidden = block(hidden)
+    return self.conv_out(tf.nn.relu(self.norm_out(hidden)))
+
+
+class GatedConv(tf_keras.layers.Layer):
+  """Gated residual convolution of the UvA flows tutorial [1].
+
+  ```none
+  [val, gate] = conv1x1(2 C)(concat_elu(conv3x3(hidden)(concat_elu(x))))
+  y = x + val * sigmoid(gate)
+  ```
+
+  #### References
+
+  [1]: Phillip Lippe. UvA Deep Learning Tutorials, Tutorial 11: Normalizing
+       Flows for image modeling. https://uvadlc-notebooks.readthedocs.io
+  """
+
+  def __init__(self, channels: int, hidden_channels: int | None = None,
+               **kwargs):
+    """Builds the layer.
+
+    Args:
+      channels: Python `int`, channels C of the input and the output.
+      hidden_channels: Python `int`, width of the 3x3 convolution.
+        Default value: `None` (= `channels`).
+      **kwargs: passed to `tf_keras.layers.Layer` (e.g. `dtype`, `name`).
+    """
+    super().__init__(**kwargs)
+    dtype = tf.as_dtype(self.dtype)
+    self.conv_hidden = _conv(hidden_channels or channels, 3, dtype)
+    self.conv_gate = _conv(2 * channels, 1, dtype)
+
+  def call(self, inputs):
+    hidden = concat_elu(self.conv_hidden(concat_elu(inputs)))
+    val, gate = tf.split(self.conv_gate(hidden), 2, axis=-1)
+    return inputs + val * tf.sigmoid(gate)
+
+
+class GatedConvNet(tf_keras.layers.Layer):
+  """Gated convolutional coupling network of the UvA flows tutorial [1].
+
+  ```none
+  conv3x3(hidden) -> num_layers x [GatedConv(hidden), LayerNormChannels]
+    -> concat_elu -> conv3x3(output_channels, zero-initialised)
+  ```
+
+  `LayerNormChannels` normalises over the channels only, at each pixel. The
+  last convolution's kernel and bias start at zero, so the network outputs 0
+  and a new coupling is the identity.
+
+  #### References
+
+  [1]: Phillip Lippe. UvA Deep Learning Tutorials, Tutorial 11: Normalizing
+       Flows for image modeling. https://uvadlc-notebooks.readthedocs.io
+  """
+
+  def __init__(self, output_channels: int, hidden_channels: int = 32,
+               num_layers: int = 3, **kwargs):
+    """Builds the network.
+
+    Args:
+      output_channels: Python `int`, channels of the output.
+      hidden_channels: Python `int`, width of the gated convolutions.
+        Default value: 32.
+      num_layers: Python `int`, number of gated convolutions.
+        Default value: 3.
+      **kwargs: passed to `tf_keras.layers.Layer` (e.g. `dtype`, `name`).
+    """
+    super().__init__(**kwargs)
+    dtype = tf.as_dtype(self.dtype)
+    self.conv_in = _conv(hidden_channels, 3, dtype)
+    self.gated = [GatedConv(hidden_channels, dtype=dtype)
+                  for _ in range(num_layers)]
+    self.norms = [_layer_norm(dtype) for _ in range(num_layers)]
+    self.conv_out = _conv(output_channels, 3, dtype, zeros=True)
+
+  def call(self, inputs):
+    hidden = self.conv_in(inputs)
+    for gated, norm in zip(self.gated, self.norms, strict=True):
+      hidden = norm(gated(hidden))
+    return self.conv_out(concat_elu(hidden))
