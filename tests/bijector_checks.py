@@ -43,11 +43,11 @@ def check_invariants(bijector, x, atol=1e-8):
 
   batch_shape = x.shape[:1]
   fldj = tf.broadcast_to(
-      bijector.forward_log_det_jacobian(
-          tf.identity(x), bijector.forward_min_event_ndims), batch_shape)
+      bijector.forward_log_det_jacobian(tf.identity(x), x.shape.rank - 1),
+      batch_shape)
   ildj = tf.broadcast_to(
-      bijector.inverse_log_det_jacobian(
-          tf.identity(y), bijector.inverse_min_event_ndims), batch_shape)
+      bijector.inverse_log_det_jacobian(tf.identity(y), y.shape.rank - 1),
+      batch_shape)
   for name, value in [('forward', y), ('fldj', fldj), ('ildj', ildj)]:
     assert np.all(np.isfinite(value)), f'{name} is not finite'
   np.testing.assert_allclose(fldj, -ildj, atol=atol, err_msg='fldj != -ildj')

@@ -133,3 +133,52 @@ def test_odd_channels_work_with_a_checkerboard():
 def test_integer_input_is_rejected():
   with pytest.raises((TypeError, ValueError), match='dtype.*int32'):
     tfp_glow.Coupling(4).forward(tf.zeros([1, 4, 4, 4], tf.int32))
+
+
+@pytest.mark.parametrize('mask, network', [
+    ('checkerboard', tfp_glow.nets.ResNet(8, hidden_channels=8, num_blocks=1,
+                                          dtype='float64')),
+    ('channel', tfp_glow.nets.GatedConvNet(4, hidden_channels=8,
+                                           dtype='float64')),
+])
+def test_tanh_log_scale_invariants(mask, network):
+  active = 4 if mask == 'checkerboard' else 2
+  coupling = tfp_glow.Coupling(
+      4, mask=mask, network=network, dtype=tf.float64,
+      log_scale_fn=tfp_glow.TanhLogScale(active, tf.float64))
+  assert any('log_bound' in v.name for v in coupling.trainable_variables)
+  check_bijector(coupling, tiny_images())
+
+
+def test_tanh_log_scale_is_bounded_by_its_learned_bound():
+  log_scale = tfp_glow.TanhLogScale(2)
+  log_scale.log_bound.assign([0., np.log(3.)])
+  h = tf.constant([[-1e4, 1e4], [0.5, 0.5]])
+  np.testing.assert_allclose(log_scale(h)[0], [-1., 3.])
+  np.testing.assert_allclose(log_scale(h)[1], [np.tanh(0.5), 3 * np.tanh(0.5 / 3)],
+                             rtol=1e-6)
+
+
+def test_context_conditions_the_network():
+  coupling = tfp_glow.Coupling(2, mask='checkerboard', hidden_channels=8,
+                               dtype=tf.float64)
+  x = tiny_images((2, 4, 4, 2))
+  context = tiny_images((2, 4, 4, 1), seed=3)
+  coupling.forward(x, context=context)  # Builds the network.
+  randomise(coupling)
+
+  def forward(x, context):
+    return coupling.forward(tf.identity(x), context=context)
+
+  y = forward(x, context)
+  assert not np.allclose(y, forward(x, 2. * context))
+  np.testing.assert_allclose(
+      coupling.inverse(tf.identity(y), context=context), x, atol=1e-10)
+  fldj = coupling.forward_log_det_jacobian(tf.identity(x), 3, context=context)
+  ildj = coupling.inverse_log_det_jacobian(tf.identity(y), 3, context=context)
+  np.testing.assert_allclose(fldj, -ildj, atol=1e-10)
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    y = forward(x, context)
+  jacobian = tf.reshape(tape.batch_jacobian(y, x), [2, 32, 32])
+  np.testing.assert_allclose(fldj, tf.linalg.slogdet(jacobian)[1], atol=1e-8)

@@ -1,9 +1,10 @@
 """Glow and RealNVP bijectors over NHWC images (events of shape [H, W, C])."""
 
 from tfp_glow.bijectors.actnorm import ActNorm, data_dependent_init
-from tfp_glow.bijectors.coupling import Coupling
+from tfp_glow.bijectors.coupling import Coupling, TanhLogScale
 from tfp_glow.bijectors.invertible_conv import Invertible1x1Conv
 from tfp_glow.bijectors.permutations import ChannelPermutation
+from tfp_glow.bijectors.preprocessing import logit_preprocessing
 from tfp_glow.bijectors.squeeze import Squeeze
 
 __all__ = [
@@ -12,5 +13,7 @@ __all__ = [
     'Coupling',
     'Invertible1x1Conv',
     'Squeeze',
+    'TanhLogScale',
     'data_dependent_init',
+    'logit_preprocessing',
 ]

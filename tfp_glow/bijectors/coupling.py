@@ -1,6 +1,5 @@
 """Coupling: affine or additive coupling layer over NHWC images."""
 
-import functools
 from collections.abc import Callable
 
 import tensorflow as tf
@@ -11,7 +10,7 @@ from tfp_glow import nets
 from tfp_glow.bijectors.images import check_image
 from tfp_glow.bijectors.masks import ChannelMask, CheckerboardMask
 
-__all__ = ['Coupling', 'glow_log_scale']
+__all__ = ['Coupling', 'TanhLogScale', 'glow_log_scale']
 
 _MASKS = {'channel': ChannelMask, 'checkerboard': CheckerboardMask}
 
@@ -20,6 +19,24 @@ def glow_log_scale(h: tf.Tensor) -> tf.Tensor:
   """log(sigmoid(h + 2) / sigmoid(2)): bounded above by 0.127, 0 at h = 0."""
   two = tf.constant(2., h.dtype)
   return tf.math.log_sigmoid(h + two) - tf.math.log_sigmoid(two)
+
+
+class TanhLogScale(tf.Module):
+  """RealNVP / UvA bounded log-scale with a learned bound per channel.
+
+  ```none
+  log s = b * tanh(h / b),   b = exp(log_bound),  log_bound initialised to 0
+  ```
+  """
+
+  def __init__(self, num_channels: int, dtype: tf.DType = tf.float32):
+    super().__init__(name='tanh_log_scale')
+    self.log_bound = tf.Variable(tf.zeros([num_channels], dtype),
+                                 name='log_bound')
+
+  def __call__(self, h: tf.Tensor) -> tf.Tensor:
+    bound = tf.exp(self.log_bound)
+    return bound * tf.tanh(h / bound)
 
 
 def _affine(params: tf.Tensor, restrict, log_scale_fn) -> tfp.bijectors.Bijector:
@@ -31,8 +48,9 @@ def _affine(params: tf.Tensor, restrict, log_scale_fn) -> tfp.bijectors.Bijector
   ])
 
 
-def _additive(params: tf.Tensor, restrict) -> tfp.bijectors.Bijector:
-  """y = x + shift."""
+def _additive(params: tf.Tensor, restrict, log_scale_fn) -> tfp.bijectors.Bijector:
+  """y = x + shift, shift = params."""
+  del log_scale_fn  # Volume-preserving: no scale.
   return tfp.bijectors.Shift(restrict(params))
 
 
@@ -59,7 +77,10 @@ class Coupling(tfp.bijectors.Bijector):
   which half conditions.
 
   `forward`, `inverse` and the log-determinant share one network evaluation
-  through the bijector cache, so `log_prob` runs the network once.
+  through the bijector cache, so `log_prob` runs the network once. All four
+  take an optional `context` keyword ([..., H, W, C_ctx]), concatenated to
+  the network's input: a conditional coupling, as in variational
+  dequantization.
 
   #### Examples
 
@@ -103,8 +124,8 @@ class Coupling(tfp.bijectors.Bijector):
       additive: Python `bool`, use an additive (volume-preserving) coupling.
         Default value: `False`.
       log_scale_fn: callable mapping the network's pre-scale h to the
-        log-scale of an affine coupling. `tf.identity` leaves it unbounded
-        (for networks that bound it themselves, or Glow's split prior).
+        log-scale of an affine coupling: `TanhLogScale` for RealNVP and the
+        UvA flows; `tf.identity` leaves it unbounded (Glow's split prior).
         Default value: `glow_log_scale`, log(sigmoid(h + 2) / sigmoid(2)).
       network: a `tf_keras` layer or callable mapping the conditioning part
         [N, H, W, C_a] to [N, H, W, k * C_b] (k = 2 for affine: shift then
@@ -131,8 +152,8 @@ class Coupling(tfp.bijectors.Bijector):
     with tf.name_scope(name) as scope:
       self._num_channels = num_channels
       self._mask = _MASKS[mask](num_channels, parity)
-      self._elementwise = _additive if additive else functools.partial(
-          _affine, log_scale_fn=log_scale_fn)
+      self._elementwise = _additive if additive else _affine
+      self._log_scale_fn = log_scale_fn  # A tf.Module's variables are tracked.
       self._num_params = self._mask.active_channels * (1 if additive else 2)
       if network is None:
         network = nets.GlowNet(
@@ -153,8 +174,15 @@ class Coupling(tfp.bijectors.Bijector):
   def network(self) -> Callable[[tf.Tensor], tf.Tensor]:
     return self._network
 
-  def _transform(self, conditioning: tf.Tensor) -> tfp.bijectors.Bijector:
-    """The elementwise bijector of the active part, given the conditioning."""
+  def _transform(self, conditioning: tf.Tensor,
+                 context: tf.Tensor | None = None) -> tfp.bijectors.Bijector:
+    """The elementwise bijector of the active part.
+
+    The network sees the conditioning part, and `context` concatenated to it
+    along the channels when given (a conditional coupling).
+    """
+    if context is not None:
+      conditioning = tf.concat([conditioning, context], axis=-1)
     shape = tf.shape(conditioning)
     images = tf.reshape(conditioning, tf.concat([[-1], shape[-3:]], axis=0))
     params = self._network(images)
@@ -164,28 +192,28 @@ class Coupling(tfp.bijectors.Bijector):
           f'for {self._mask.active_channels} active channels, got shape '
           f'{params.shape}.')
     params = tf.reshape(params, tf.concat([shape[:-1], [-1]], axis=0))
-    return self._elementwise(params, self._mask.restrict)
+    return self._elementwise(params, self._mask.restrict, self._log_scale_fn)
 
-  def _augmented_forward(self, x):
+  def _augmented_forward(self, x, context=None):
     check_image(x, self._num_channels, self.name)
     conditioning, active = self._mask.split(x)
-    transform = self._transform(conditioning)
+    transform = self._transform(conditioning, context)
     fldj = transform.forward_log_det_jacobian(active, event_ndims=3)
     y = self._mask.merge(conditioning, transform.forward(active))
     return y, {'fldj': fldj, 'ildj': -fldj}
 
-  def _augmented_inverse(self, y):
+  def _augmented_inverse(self, y, context=None):
     check_image(y, self._num_channels, self.name)
     conditioning, active = self._mask.split(y)
-    transform = self._transform(conditioning)
+    transform = self._transform(conditioning, context)
     ildj = transform.inverse_log_det_jacobian(active, event_ndims=3)
     x = self._mask.merge(conditioning, transform.inverse(active))
     return x, {'ildj': ildj, 'fldj': -ildj}
 
-  def _forward_log_det_jacobian(self, x):
-    self._cache.forward(x)
-    return self._cache.forward_attributes(x)['fldj']
+  def _forward_log_det_jacobian(self, x, **kwargs):
+    self._cache.forward(x, **kwargs)
+    return self._cache.forward_attributes(x, **kwargs)['fldj']
 
-  def _inverse_log_det_jacobian(self, y):
-    self._cache.inverse(y)
-    return self._cache.inverse_attributes(y)['ildj']
+  def _inverse_log_det_jacobian(self, y, **kwargs):
+    self._cache.inverse(y, **kwargs)
+    return self._cache.inverse_attributes(y, **kwargs)['ildj']
