@@ -112,32 +112,6 @@ def test_wrong_image_shape_is_named():
     dist.log_prob(tf.zeros([1, 7, 8, 1]))
 
 
-def test_bits_per_dim_of_an_analytic_density():
-  # x = 0.5 + 0.1 * eps on [2, 2, 1]: log p(x) = sum log N(x; 0.5, 0.1^2).
-  actnorm = tfp_glow.ActNorm(1)
-  actnorm.shift.assign([0.5])
-  actnorm.log_scale.assign([np.log(0.1)])
-  dist = tfd.TransformedDistribution(
-      tfd.Sample(tfd.Normal(0., 1.), [2, 2, 1]), actnorm)
-  x = tf.constant([0.45, 0.5, 0.6, 0.52], shape=[1, 2, 2, 1])
-  log_density = np.sum(-0.5 * ((x.numpy() - 0.5) / 0.1)**2
-                       - np.log(0.1 * np.sqrt(2 * np.pi)))
-  expected = -log_density / (4 * np.log(2)) + 8
-  np.testing.assert_allclose(
-      tfp_glow.bits_per_dim(dist.log_prob(x), [2, 2, 1]), [expected],
-      rtol=1e-5)
-  # A uniform density on [0, 1]^D is 8 bits/dim: each of 256 values equally
-  # likely.
-  assert tfp_glow.bits_per_dim(tf.zeros([]), [28, 28, 1]) == 8.
-
-
-def test_uniform_dequantization_stays_in_the_pixel_bin():
-  pixels = tf.constant([0, 1, 128, 255] * 250)
-  x = tfp_glow.uniform_dequantize(pixels, seed=[1, 2])
-  np.testing.assert_array_equal(tf.floor(x * 256), pixels)
-  assert 0.4 < float(tf.reduce_mean(x * 256 - tf.cast(pixels, tf.float32))) < 0.6
-
-
 def digits():
   """scikit-learn's 1,797 8x8 digits as 8-bit pixels [N, 8, 8, 1]."""
   images = load_digits().images[..., None]

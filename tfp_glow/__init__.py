@@ -6,22 +6,35 @@ from tfp_glow.bijectors import (
     Coupling,
     Invertible1x1Conv,
     Squeeze,
+    TanhLogScale,
     data_dependent_init,
+    logit_preprocessing,
 )
-from tfp_glow.dequantization import bits_per_dim, uniform_dequantize
+from tfp_glow.dequantization import (
+    VariationalDequantizer,
+    bits_per_dim,
+    log_likelihood_bound,
+    uniform_dequantize,
+)
 from tfp_glow.models import Glow, flow_distribution
-from tfp_glow.nets import GlowNet
+from tfp_glow.nets import GatedConvNet, GlowNet, ResNet
 
 __all__ = [
     'ActNorm',
     'ChannelPermutation',
     'Coupling',
+    'GatedConvNet',
     'Glow',
     'GlowNet',
     'Invertible1x1Conv',
+    'ResNet',
     'Squeeze',
+    'TanhLogScale',
+    'VariationalDequantizer',
     'bits_per_dim',
     'data_dependent_init',
     'flow_distribution',
+    'log_likelihood_bound',
+    'logit_preprocessing',
     'uniform_dequantize',
 ]
