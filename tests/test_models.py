@@ -19,21 +19,61 @@ def small_glow(dtype=tf.float32, **kwargs):
   return tfp_glow.Glow((8, 8, 1), **options)
 
 
+def small_real_nvp(dtype=tf.float32, **kwargs):
+  return tfp_glow.RealNVP((8, 8, 1), hidden_channels=8, num_blocks=1,
+                          dtype=dtype, **kwargs)
+
+
+def small_simple_flow(dtype=tf.float32, **kwargs):
+  return tfp_glow.SimpleFlow((8, 8, 1), hidden_channels=8, dtype=dtype,
+                             **kwargs)
+
+
+def small_multi_scale_flow(dtype=tf.float32, **kwargs):
+  return tfp_glow.SimpleFlow((8, 8, 1), multi_scale=True, hidden_channels=8,
+                             dtype=dtype, **kwargs)
+
+
+SMALL_MODELS = [small_glow, small_real_nvp, small_simple_flow,
+                small_multi_scale_flow]
+
+
 def latents(flow, batch=2, dtype=tf.float64):
   return tf.random.stateless_normal([batch, sum(flow.level_sizes)], [3, 4],
                                     dtype=dtype)
 
 
-@pytest.mark.parametrize('options', [
-    {},
-    {'additive': True},
-    {'permutation': 'plain'},
-    {'permutation': 'reverse', 'use_split_prior': False, 'learn_top': False},
-    {'permutation': 'shuffle'},
+@pytest.mark.parametrize('make_flow, options', [
+    (small_glow, {}),
+    (small_glow, {'additive': True}),
+    (small_glow, {'permutation': 'plain'}),
+    (small_glow, {'permutation': 'reverse', 'use_split_prior': False,
+                  'learn_top': False}),
+    (small_glow, {'permutation': 'shuffle'}),
+    (small_real_nvp, {}),
+    (small_simple_flow, {}),
+    (small_multi_scale_flow, {}),
 ])
-def test_glow_invariants(options):
-  flow = small_glow(tf.float64, **options)
-  check_bijector(flow, latents(flow), atol=1e-7)
+def test_model_invariants(make_flow, options):
+  flow = make_flow(tf.float64, **options)
+  images = tf.random.stateless_uniform([2, 8, 8, 1], [5, 6], dtype=tf.float64)
+  # Adam at 0.05 makes RealNVP's logits reach 1e2 in 3 steps on 2 images,
+  # where the sigmoid saturates; 0.005 still moves every layer.
+  check_bijector(flow, latents(flow), atol=1e-7, data=images,
+                 learning_rate=0.005)
+
+
+@pytest.mark.parametrize('make_flow', SMALL_MODELS)
+def test_log_prob_sample_encode_and_decode_shapes(make_flow):
+  flow = make_flow()
+  dist = tfp_glow.flow_distribution(flow)
+  images = tf.random.uniform([3, 8, 8, 1])
+  assert sum(flow.level_sizes) == 64
+  assert dist.event_shape == [8, 8, 1]
+  assert dist.log_prob(images).shape == [3]
+  assert dist.sample([2, 3], seed=1).shape == [2, 3, 8, 8, 1]
+  assert flow.encode(images).shape == [3, 64]
+  assert flow.decode(tf.zeros([3, 64])).shape == [3, 8, 8, 1]
 
 
 def test_glow_shapes_and_level_sizes():
@@ -63,16 +103,21 @@ def test_every_glow_variable_gets_a_gradient_of_log_prob():
   assert all(g is not None for g in gradients)
 
 
-def test_checkpoint_restores_identical_log_prob(tmp_path):
-  flow = small_glow()
+@pytest.mark.parametrize('make_flow', SMALL_MODELS)
+def test_checkpoint_restores_identical_log_prob(make_flow, tmp_path):
+  flow = make_flow()
   dist = tfp_glow.flow_distribution(flow)
   images = tf.random.stateless_uniform([4, 8, 8, 1], [0, 2])
   with tfp_glow.data_dependent_init():
     dist.log_prob(images)
-  path = tf.train.Checkpoint(flow=flow).write(str(tmp_path / 'glow'))
-  restored = small_glow(seed=1)
+  for variable in flow.trainable_variables:  # Moves zero-initialised layers.
+    variable.assign_add(tf.random.normal(variable.shape, stddev=0.01))
+  path = tf.train.Checkpoint(flow=flow).write(str(tmp_path / 'flow'))
+  restored = make_flow()
   restored_dist = tfp_glow.flow_distribution(restored)
   restored_dist.log_prob(images)  # Builds the networks.
+  assert not np.array_equal(restored_dist.log_prob(tf.identity(images)),
+                            dist.log_prob(tf.identity(images)))
   tf.train.Checkpoint(flow=restored).read(path).assert_consumed()
   np.testing.assert_array_equal(restored_dist.log_prob(tf.identity(images)),
                                 dist.log_prob(tf.identity(images)))
@@ -94,22 +139,33 @@ def test_temperature_scales_the_base_per_level():
     tfp_glow.flow_distribution(flow, temperature=0.)
 
 
-@pytest.mark.parametrize('kwargs, match', [
-    ({'image_shape': (28, 28, 1), 'num_levels': 3},
+@pytest.mark.parametrize('model, kwargs, match', [
+    (tfp_glow.Glow, {'image_shape': (28, 28, 1), 'num_levels': 3},
      r'squeezes H and W by 8.*\(28, 28, 1\)'),
-    ({'image_shape': (8, 8, 1), 'num_levels': 0}, 'num_levels >= 1'),
-    ({'image_shape': (8, 8, 1), 'permutation': 'random'},
+    (tfp_glow.Glow, {'image_shape': (8, 8, 1), 'num_levels': 0},
+     'num_levels >= 1'),
+    (tfp_glow.Glow, {'image_shape': (8, 8, 1), 'permutation': 'random'},
      "permutation must be one of.*'random'"),
+    (tfp_glow.RealNVP, {'image_shape': (28, 28, 1), 'num_scales': 4},
+     r'squeezes H and W by 8.*\(28, 28, 1\)'),
+    (tfp_glow.RealNVP, {'image_shape': (8, 8, 1), 'num_scales': 0},
+     'num_scales >= 1'),
+    (tfp_glow.RealNVP, {'image_shape': (8, 8, 1), 'alpha': 0.5},
+     r'alpha must lie in \(0, 0.5\)'),
+    (tfp_glow.SimpleFlow, {'image_shape': (6, 6, 1), 'multi_scale': True},
+     r'squeezes H and W by 4.*\(6, 6, 1\)'),
 ])
-def test_bad_glow_arguments(kwargs, match):
+def test_bad_model_arguments(model, kwargs, match):
   with pytest.raises(ValueError, match=match):
-    tfp_glow.Glow(**kwargs)
+    model(**kwargs)
 
 
-def test_wrong_image_shape_is_named():
-  dist = tfp_glow.flow_distribution(small_glow())
-  with pytest.raises(ValueError, match='divisible by 2'):
-    dist.log_prob(tf.zeros([1, 7, 8, 1]))
+@pytest.mark.parametrize('make_flow', SMALL_MODELS)
+@pytest.mark.parametrize('shape', [(1, 7, 8, 1), (1, 8, 8, 3), (8, 8)])
+def test_wrong_image_shape_is_named(make_flow, shape):
+  dist = tfp_glow.flow_distribution(make_flow())
+  with pytest.raises(ValueError, match=r'shape \[\.\.\., 8, 8, 1\]|rank 2'):
+    dist.log_prob(tf.zeros(shape))
 
 
 def digits():
@@ -118,16 +174,27 @@ def digits():
   return tf.constant(np.round(images * 255 / 16), tf.int32)
 
 
-def test_glow_learns_digits():
-  """400 Adam steps (batch 64, lr 2e-3) of a 2-level, K=4, 32-channel Glow.
+@pytest.mark.parametrize('make_flow, steps', [
+    (lambda: tfp_glow.Glow((8, 8, 1), num_levels=2, num_steps_per_level=4,
+                           hidden_channels=32, seed=0), 400),
+    (lambda: tfp_glow.RealNVP((8, 8, 1), hidden_channels=32, num_blocks=1),
+     300),
+    (lambda: tfp_glow.SimpleFlow((8, 8, 1), hidden_channels=16), 200),
+    (lambda: tfp_glow.SimpleFlow((8, 8, 1), multi_scale=True,
+                                 hidden_channels=16), 200),
+], ids=['glow', 'real_nvp', 'simple_flow', 'multi_scale_flow'])
+def test_model_learns_digits(make_flow, steps):
+  """Adam (batch 64, lr 2e-3) on uniformly dequantized 8x8 digits.
 
-  Measured (2026-11-23, 2-core CPU, ~15 s): 8.36 bits/dim at initialisation
-  -> 6.05 after 400 steps on the whole data set.
+  Measured bits/dim on all 1,797 digits (2026-11-23, 2-core CPU):
+    Glow (2 levels, K=4, 32 ch)      8.36 -> 6.05 in 400 steps (~15 s)
+    RealNVP (32 ch, 1 block)         9.92 -> 4.61 in 300 steps (~27 s)
+    SimpleFlow (16 ch)              21.66 -> 4.20 in 200 steps (~32 s)
+    SimpleFlow multi-scale (16 ch)  21.66 -> 4.21 in 200 steps (~27 s)
+  Glow has no logit preprocessing, so pixels at 0 and 1 cost it more.
   """
-  tf_keras.utils.set_random_seed(0)
   pixels = digits()
-  flow = tfp_glow.Glow((8, 8, 1), num_levels=2, num_steps_per_level=4,
-                       hidden_channels=32, seed=0)
+  flow = make_flow()
   dist = tfp_glow.flow_distribution(flow)
   batches = iter(tf.data.Dataset.from_tensor_slices(pixels)
                  .shuffle(2000, seed=0).repeat().batch(64))
@@ -136,7 +203,8 @@ def test_glow_learns_digits():
   optimizer = tf_keras.optimizers.Adam(2e-3)
 
   def bits(images):
-    return tf.reduce_mean(tfp_glow.bits_per_dim(dist.log_prob(images), [8, 8, 1]))
+    return tf.reduce_mean(
+        tfp_glow.bits_per_dim(dist.log_prob(images), [8, 8, 1]))
 
   @tf.function
   def train_step(batch):
@@ -147,7 +215,7 @@ def test_glow_learns_digits():
 
   images = tfp_glow.uniform_dequantize(pixels, seed=[0, 0])
   initial = float(bits(images))
-  for _ in range(400):
+  for _ in range(steps):
     train_step(next(batches))
   final = float(bits(tf.identity(images)))
   assert initial > 8.
@@ -156,16 +224,18 @@ def test_glow_learns_digits():
   assert float(tf.reduce_max(tf.abs(reconstruction - images))) < 1e-4
 
 
-def test_nan_pixels_are_rejected():
-  dist = tfp_glow.flow_distribution(small_glow())
+@pytest.mark.parametrize('make_flow', SMALL_MODELS)
+def test_nan_pixels_are_rejected(make_flow):
+  dist = tfp_glow.flow_distribution(make_flow())
   images = tf.tensor_scatter_nd_update(
       tf.fill([2, 8, 8, 1], 0.5), [[1, 3, 4, 0]], [np.nan])
   with pytest.raises(tf.errors.InvalidArgumentError, match='NaN'):
     dist.log_prob(images)
 
 
-def test_pixels_outside_the_unit_interval_fail_under_validate_args():
-  dist = tfp_glow.flow_distribution(small_glow(validate_args=True))
+@pytest.mark.parametrize('make_flow', SMALL_MODELS)
+def test_pixels_outside_the_unit_interval_fail_under_validate_args(make_flow):
+  dist = tfp_glow.flow_distribution(make_flow(validate_args=True))
   assert dist.log_prob(tf.fill([1, 8, 8, 1], 1.)).shape == [1]
   with pytest.raises(tf.errors.InvalidArgumentError, match=r'in \[0, 1\]'):
     dist.log_prob(tf.fill([1, 8, 8, 1], 255.))

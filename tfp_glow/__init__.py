@@ -16,7 +16,7 @@ from tfp_glow.dequantization import (
     log_likelihood_bound,
     uniform_dequantize,
 )
-from tfp_glow.models import Glow, flow_distribution
+from tfp_glow.models import Glow, RealNVP, SimpleFlow, flow_distribution
 from tfp_glow.nets import GatedConvNet, GlowNet, ResNet
 
 __all__ = [
@@ -27,7 +27,9 @@ __all__ = [
     'Glow',
     'GlowNet',
     'Invertible1x1Conv',
+    'RealNVP',
     'ResNet',
+    'SimpleFlow',
     'Squeeze',
     'TanhLogScale',
     'VariationalDequantizer',

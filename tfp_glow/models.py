@@ -4,19 +4,22 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_glow import nets
 from tfp_glow.bijectors import (
-    ActNorm,
-    ChannelPermutation,
-    Coupling,
-    Invertible1x1Conv,
-    Squeeze,
+  ActNorm,
+  ChannelPermutation,
+  Coupling,
+  Invertible1x1Conv,
+  Squeeze,
 )
+from tfp_glow.bijectors.coupling import TanhLogScale
 from tfp_glow.bijectors.image_domain import ImageDomain
+from tfp_glow.bijectors.preprocessing import logit_preprocessing
 from tfp_glow.bijectors.split import factor_out, learned_prior, split_prior
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 
-__all__ = ['Glow', 'flow_distribution']
+__all__ = ['Glow', 'RealNVP', 'SimpleFlow', 'flow_distribution']
 
 _PERMUTATIONS = {
     'lu': lambda c, seed, dtype: Invertible1x1Conv(c, seed=seed, dtype=dtype),
@@ -41,6 +44,11 @@ def check_image_shape(image_shape, num_squeezes: int, model: str) -> tuple:
 def squeezed(shape) -> tuple:
   """The [H, W, C] shape after a factor-2 squeeze."""
   return shape[0] // 2, shape[1] // 2, 4 * shape[2]
+
+
+def squeeze(validate_args: bool) -> tfb.Bijector:
+  """A factor-2 squeeze in the data -> latent (inverse) direction."""
+  return tfb.Invert(Squeeze(validate_args=validate_args))
 
 
 class MultiScaleFlow(tfb.Chain):
@@ -75,7 +83,7 @@ class MultiScaleFlow(tfb.Chain):
                        split_prior_fn(channels))
       return [*steps, out], [height * width * channels // 2, *sizes]
 
-    domain = ImageDomain(validate_args=validate_args)
+    domain = ImageDomain(self._image_shape, validate_args=validate_args)
     bijectors, self._level_sizes = levels(0, self._image_shape)
     super().__init__([domain, *preprocessing, *bijectors],
                      validate_args=validate_args, parameters=parameters,
@@ -189,7 +197,7 @@ class Glow(MultiScaleFlow):
       del index, is_last  # Every Glow level is alike.
       shape = squeezed(shape)
       channels = shape[-1]
-      steps = [tfb.Invert(Squeeze(validate_args=validate_args))]
+      steps = [squeeze(validate_args)]
       for _ in range(num_steps_per_level):
         steps += [
             ActNorm(channels, validate_args=validate_args, dtype=dtype),
@@ -210,7 +218,182 @@ class Glow(MultiScaleFlow):
         validate_args=validate_args, parameters=parameters, name=name)
 
 
-def flow_distribution(flow: Glow, temperature=1.0,
+def bounded_couplings(shape, mask: str, count: int, make_network,
+                      dtype: tf.DType) -> list[Coupling]:
+  """`count` affine couplings of alternating parity with tanh log-scales.
+
+  `make_network(num_outputs)` builds each coupling's network.
+  """
+  channels = shape[-1]
+  active = channels if mask == 'checkerboard' else channels // 2
+  return [
+      Coupling(channels, mask=mask, parity=i % 2,
+               network=make_network(2 * active),
+               log_scale_fn=TanhLogScale(active, dtype), dtype=dtype)
+      for i in range(count)
+  ]
+
+
+class RealNVP(MultiScaleFlow):
+  """RealNVP [1] for images: checkerboard and channel-wise couplings.
+
+  In the data -> latent direction:
+
+  ```none
+  y = logit(alpha + (1 - 2 alpha) x)
+  per scale:  3 checkerboard couplings -> Squeeze -> 3 channel couplings
+              -> factor out half (N(0, I) prior)
+  last scale: 4 checkerboard couplings
+  ```
+
+  Couplings are affine with `TanhLogScale`-bounded log-scales and `ResNet`
+  networks. Unlike the paper, there is no batch normalisation: the flow
+  is the same function in training and evaluation.
+
+  #### References
+
+  [1]: Laurent Dinh, Jascha Sohl-Dickstein, Samy Bengio. Density estimation
+       using Real NVP. In _ICLR_, 2017. https://arxiv.org/abs/1605.08803
+  """
+
+  def __init__(self,
+               image_shape,
+               num_scales: int = 2,
+               hidden_channels: int = 64,
+               num_blocks: int = 4,
+               alpha: float = 0.05,
+               validate_args: bool = False,
+               dtype: tf.DType = tf.float32,
+               name: str = 'real_nvp'):
+    """Builds a RealNVP.
+
+    Args:
+      image_shape: (H, W, C); H and W divisible by 2**(num_scales - 1).
+      num_scales: Python `int` >= 1.
+        Default value: 2.
+      hidden_channels: Python `int`, width of the ResNets.
+        Default value: 64.
+      num_blocks: Python `int`, residual blocks per ResNet.
+        Default value: 4.
+      alpha: Python `float` of the logit preprocessing.
+        Default value: 0.05.
+      validate_args: Python `bool`; also checks that images lie in [0, 1].
+        Default value: `False`.
+      dtype: floating `tf.DType` of the parameters and images.
+        Default value: `tf.float32`.
+      name: Python `str` name prefixed to ops created by this class.
+        Default value: 'real_nvp'.
+
+    Raises:
+      ValueError: for fewer than one scale or an image shape the scales can
+        not squeeze.
+    """
+    parameters = dict(locals())
+    if num_scales < 1:
+      raise ValueError(f'RealNVP needs num_scales >= 1, got {num_scales}.')
+    check_image_shape(image_shape, num_scales - 1,
+                      f'RealNVP with {num_scales} scales')
+
+    def make_network(num_outputs):
+      return nets.ResNet(num_outputs, hidden_channels, num_blocks,
+                         dtype=tf.as_dtype(dtype).name)
+
+    def level(index, shape, is_last):
+      del index  # Every scale but the last is alike.
+      if is_last:
+        return bounded_couplings(
+            shape, 'checkerboard', 4, make_network, dtype), shape
+      before = bounded_couplings(shape, 'checkerboard', 3, make_network, dtype)
+      shape = squeezed(shape)
+      after = bounded_couplings(shape, 'channel', 3, make_network, dtype)
+      return [*before, squeeze(validate_args), *after], shape
+
+    super().__init__(
+        image_shape, num_scales, level, split_prior_fn=lambda c: None,
+        top_prior_fn=lambda shape: [],
+        preprocessing=[logit_preprocessing(alpha, dtype)],
+        validate_args=validate_args, parameters=parameters, name=name)
+
+
+class SimpleFlow(MultiScaleFlow):
+  """The image flows of the UvA normalizing-flows tutorial [1].
+
+  Data -> latent, after the logit `logit(1e-5 + (1 - 2e-5) x)`:
+
+  ```none
+  simple:       8 checkerboard couplings
+  multi-scale:  2 checkerboard couplings -> Squeeze -> 2 channel couplings
+                -> factor out half -> Squeeze -> 4 channel couplings
+  ```
+
+  Couplings are affine with `TanhLogScale` log-scales and `GatedConvNet`
+  networks (hidden width 32, then 48 and 64 at the squeezed scales).
+
+  #### References
+
+  [1]: Phillip Lippe. UvA Deep Learning Tutorial 11: Normalizing Flows for
+       image modeling. https://uvadlc-notebooks.readthedocs.io
+  """
+
+  def __init__(self,
+               image_shape,
+               multi_scale: bool = False,
+               hidden_channels: int = 32,
+               validate_args: bool = False,
+               dtype: tf.DType = tf.float32,
+               name: str = 'simple_flow'):
+    """Builds the tutorial's flow.
+
+    Args:
+      image_shape: (H, W, C); H and W divisible by 4 when `multi_scale`.
+      multi_scale: Python `bool`, the tutorial's multi-scale variant.
+        Default value: `False`.
+      hidden_channels: Python `int`, width of the first GatedConvNets; the
+        squeezed scales use 1.5x and 2x.
+        Default value: 32.
+      validate_args: Python `bool`; also checks that images lie in [0, 1].
+        Default value: `False`.
+      dtype: floating `tf.DType` of the parameters and images.
+        Default value: `tf.float32`.
+      name: Python `str` name prefixed to ops created by this class.
+        Default value: 'simple_flow'.
+
+    Raises:
+      ValueError: for a multi-scale flow on images whose H or W is not
+        divisible by 4.
+    """
+    parameters = dict(locals())
+    num_levels = 2 if multi_scale else 1
+    check_image_shape(image_shape, 2 * (num_levels - 1), 'SimpleFlow')
+
+    def gated(width):
+      return lambda num_outputs: nets.GatedConvNet(
+          num_outputs, width, dtype=tf.as_dtype(dtype).name)
+
+    def level(index, shape, is_last):
+      if not multi_scale:
+        return bounded_couplings(
+            shape, 'checkerboard', 8, gated(hidden_channels), dtype), shape
+      if index == 0:
+        before = bounded_couplings(
+            shape, 'checkerboard', 2, gated(hidden_channels), dtype)
+        shape = squeezed(shape)
+        after = bounded_couplings(
+            shape, 'channel', 2, gated(hidden_channels * 3 // 2), dtype)
+        return [*before, squeeze(validate_args), *after], shape
+      shape = squeezed(shape)
+      after = bounded_couplings(
+          shape, 'channel', 4, gated(hidden_channels * 2), dtype)
+      return [squeeze(validate_args), *after], shape
+
+    super().__init__(
+        image_shape, num_levels, level, split_prior_fn=lambda c: None,
+        top_prior_fn=lambda shape: [],
+        preprocessing=[logit_preprocessing(1e-5, dtype)],
+        validate_args=validate_args, parameters=parameters, name=name)
+
+
+def flow_distribution(flow: MultiScaleFlow, temperature=1.0,
                       dtype: tf.DType = tf.float32) -> tfd.Distribution:
   """The image distribution of `flow`: its latent base pushed forward.
 
@@ -219,7 +402,7 @@ def flow_distribution(flow: Glow, temperature=1.0,
   ```
 
   Args:
-    flow: a multi-scale flow with `level_sizes` (e.g. `Glow`).
+    flow: a `Glow`, `RealNVP` or `SimpleFlow` (any `MultiScaleFlow`).
     temperature: the base standard deviation T: a float for every level, or
       one per level (first factored-out level first, top last). T = 1 is the
       model's density; T < 1 gives smoother samples.
