@@ -41,14 +41,13 @@ def check_image_shape(image_shape, num_squeezes: int, model: str) -> tuple:
   return tuple(image_shape)
 
 
-def squeezed(shape) -> tuple:
-  """The [H, W, C] shape after a factor-2 squeeze."""
-  return shape[0] // 2, shape[1] // 2, 4 * shape[2]
+def squeeze(shape, validate_args: bool) -> tuple[tfb.Bijector, tuple]:
+  """A factor-2 squeeze in the data -> latent (inverse) direction.
 
-
-def squeeze(validate_args: bool) -> tfb.Bijector:
-  """A factor-2 squeeze in the data -> latent (inverse) direction."""
-  return tfb.Invert(Squeeze(validate_args=validate_args))
+  Returns the bijector and the [H/2, W/2, 4C] shape it maps `shape` to.
+  """
+  step = tfb.Invert(Squeeze(validate_args=validate_args))
+  return step, tuple(step.inverse_event_shape(shape).as_list())
 
 
 class MultiScaleFlow(tfb.Chain):
@@ -195,9 +194,9 @@ class Glow(MultiScaleFlow):
     def level(index, shape, is_last):
       """Squeeze, then K x [ActNorm, permutation, coupling]."""
       del index, is_last  # Every Glow level is alike.
-      shape = squeezed(shape)
+      step, shape = squeeze(shape, validate_args)
       channels = shape[-1]
-      steps = [squeeze(validate_args)]
+      steps = [step]
       for _ in range(num_steps_per_level):
         steps += [
             ActNorm(channels, validate_args=validate_args, dtype=dtype),
@@ -304,9 +303,9 @@ class RealNVP(MultiScaleFlow):
         return bounded_couplings(
             shape, 'checkerboard', 4, make_network, dtype), shape
       before = bounded_couplings(shape, 'checkerboard', 3, make_network, dtype)
-      shape = squeezed(shape)
+      step, shape = squeeze(shape, validate_args)
       after = bounded_couplings(shape, 'channel', 3, make_network, dtype)
-      return [*before, squeeze(validate_args), *after], shape
+      return [*before, step, *after], shape
 
     super().__init__(
         image_shape, num_scales, level, split_prior_fn=lambda c: None,
@@ -377,14 +376,14 @@ class SimpleFlow(MultiScaleFlow):
       if index == 0:
         before = bounded_couplings(
             shape, 'checkerboard', 2, gated(hidden_channels), dtype)
-        shape = squeezed(shape)
+        step, shape = squeeze(shape, validate_args)
         after = bounded_couplings(
             shape, 'channel', 2, gated(hidden_channels * 3 // 2), dtype)
-        return [*before, squeeze(validate_args), *after], shape
-      shape = squeezed(shape)
+        return [*before, step, *after], shape
+      step, shape = squeeze(shape, validate_args)
       after = bounded_couplings(
           shape, 'channel', 4, gated(hidden_channels * 2), dtype)
-      return [squeeze(validate_args), *after], shape
+      return [step, *after], shape
 
     super().__init__(
         image_shape, num_levels, level, split_prior_fn=lambda c: None,
