@@ -1,5 +1,6 @@
 """tfp_glow: Glow and RealNVP normalizing flows as TensorFlow Probability bijectors."""
 
+from tfp_glow import data
 from tfp_glow.bijectors import (
     ActNorm,
     ChannelPermutation,
@@ -18,15 +19,18 @@ from tfp_glow.dequantization import (
 )
 from tfp_glow.models import Glow, RealNVP, SimpleFlow, flow_distribution
 from tfp_glow.nets import GatedConvNet, GlowNet, ResNet
+from tfp_glow.training import FlowModel, LinearWarmup
 
 __all__ = [
     'ActNorm',
     'ChannelPermutation',
     'Coupling',
+    'FlowModel',
     'GatedConvNet',
     'Glow',
     'GlowNet',
     'Invertible1x1Conv',
+    'LinearWarmup',
     'RealNVP',
     'ResNet',
     'SimpleFlow',
@@ -34,6 +38,7 @@ __all__ = [
     'TanhLogScale',
     'VariationalDequantizer',
     'bits_per_dim',
+    'data',
     'data_dependent_init',
     'flow_distribution',
     'log_likelihood_bound',

@@ -63,11 +63,12 @@ class MultiScaleFlow(tfb.Chain):
 
   def __init__(self, image_shape, num_levels: int, level_fn, split_prior_fn,
                top_prior_fn, preprocessing=(), validate_args=False,
-               parameters=None, name=None):
+               dtype=tf.float32, parameters=None, name=None):
     if num_levels < 1:
       raise ValueError(
           f'{type(self).__name__} needs num_levels >= 1, got {num_levels}.')
     self._image_shape = tuple(image_shape)
+    self._image_dtype = tf.as_dtype(dtype)
 
     def levels(index, shape):
       steps, (height, width, channels) = level_fn(
@@ -91,6 +92,11 @@ class MultiScaleFlow(tfb.Chain):
   @property
   def image_shape(self) -> tuple:
     return self._image_shape
+
+  @property
+  def image_dtype(self) -> tf.DType:
+    """Floating dtype of the images, latents and parameters."""
+    return self._image_dtype
 
   @property
   def level_sizes(self) -> list[int]:
@@ -214,7 +220,8 @@ class Glow(MultiScaleFlow):
         else lambda c: None,
         top_prior_fn=lambda shape: [learned_prior(shape, dtype)] if learn_top
         else [],
-        validate_args=validate_args, parameters=parameters, name=name)
+        validate_args=validate_args, dtype=dtype, parameters=parameters,
+        name=name)
 
 
 def bounded_couplings(shape, mask: str, count: int, make_network,
@@ -311,7 +318,8 @@ class RealNVP(MultiScaleFlow):
         image_shape, num_scales, level, split_prior_fn=lambda c: None,
         top_prior_fn=lambda shape: [],
         preprocessing=[logit_preprocessing(alpha, dtype)],
-        validate_args=validate_args, parameters=parameters, name=name)
+        validate_args=validate_args, dtype=dtype, parameters=parameters,
+        name=name)
 
 
 class SimpleFlow(MultiScaleFlow):
@@ -389,7 +397,8 @@ class SimpleFlow(MultiScaleFlow):
         image_shape, num_levels, level, split_prior_fn=lambda c: None,
         top_prior_fn=lambda shape: [],
         preprocessing=[logit_preprocessing(1e-5, dtype)],
-        validate_args=validate_args, parameters=parameters, name=name)
+        validate_args=validate_args, dtype=dtype, parameters=parameters,
+        name=name)
 
 
 def flow_distribution(flow: MultiScaleFlow, temperature=1.0,

@@ -1,0 +1,100 @@
+"""tfp_glow.data: tfds pipelines (mocked), the offline .npz path (digits)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from tests.test_models import digits
+from tfp_glow import data
+
+
+@pytest.mark.parametrize('name, image_shape', [
+    ('mnist', (28, 28, 1)), ('fashion_mnist', (28, 28, 1)),
+    ('cifar10', (32, 32, 3))])
+def test_tfds_pipelines(name, image_shape):
+  with tfds.testing.mock_data(num_examples=10):
+    images = data.load_tfds(name, batch_size=4, seed=0)
+    train = [batch.numpy() for batch in images.train]
+    test = [batch.numpy() for batch in images.test]
+  assert images.image_shape == image_shape
+  assert [len(b) for b in train] == [4, 4, 2]
+  assert all(b.dtype == np.uint8 and b.shape[1:] == image_shape
+             for b in train + test)
+  assert sum(len(b) for b in test) == 10
+
+
+def test_unknown_tfds_name():
+  with pytest.raises(data.DataError, match="unknown dataset 'mnsit'; choose "
+                     'one of mnist, fashion_mnist, cifar10'):
+    data.load_tfds('mnsit', batch_size=4)
+
+
+@pytest.fixture
+def digits_npz(tmp_path):
+  pixels = digits().numpy()[..., 0].astype(np.uint8)   # [N, 8, 8], as mnist.npz
+  path = tmp_path / 'digits.npz'
+  np.savez(path, x_train=pixels[:1000], y_train=np.zeros(1000),
+           x_test=pixels[1000:], y_test=np.zeros(797))
+  return str(path), pixels
+
+
+def test_npz_gives_the_arrays_as_images(digits_npz):
+  path, pixels = digits_npz
+  images = data.load_npz(path, batch_size=100, seed=0)
+  assert images.image_shape == (8, 8, 1)
+  test = np.concatenate(list(images.test.as_numpy_iterator()))
+  np.testing.assert_array_equal(test[..., 0], pixels[1000:])  # in order
+  train = np.concatenate(list(images.train.as_numpy_iterator()))
+  assert train.dtype == np.uint8 and train.shape == (1000, 8, 8, 1)
+  assert not np.array_equal(train[..., 0], pixels[:1000])     # shuffled
+  np.testing.assert_array_equal(np.sort(train.ravel()),
+                                np.sort(pixels[:1000].ravel()))
+
+
+def test_npz_with_channels(tmp_path):
+  x = np.random.default_rng(0).integers(0, 256, [5, 4, 4, 3], np.uint8)
+  np.savez(tmp_path / 'rgb.npz', x_train=x, x_test=x)
+  assert data.load_npz(str(tmp_path / 'rgb.npz'), 2).image_shape == (4, 4, 3)
+
+
+@pytest.mark.parametrize('arrays, message', [
+    ({'x_train': np.zeros([3, 8, 8], np.uint8)}, (r'lacks x_test \(it holds: '
+     r'x_train\)')),
+    ({'x_train': np.full([3, 8, 8], .5), 'x_test': np.zeros([3, 8, 8])},
+     r'x_train must hold integer pixels in \[0, 255\], got float64'),
+    ({'x_train': np.full([3, 8, 8], 300), 'x_test': np.zeros([3, 8, 8], int)},
+     (r'x_train must hold integer pixels in \[0, 255\], got int64 values in '
+     r'\[300, 300\]')),
+    ({'x_train': np.zeros([3, 8], np.uint8), 'x_test': np.zeros([3, 8])},
+     (r'x_train must be images \[N, H, W\] or \[N, H, W, C\], got shape '
+     r'\(3, 8\)')),
+    ({'x_train': np.zeros([3, 8, 8], np.uint8),
+      'x_test': np.zeros([3, 4, 4], np.uint8)},
+     r'x_train images are \(8, 8, 1\) but x_test images are \(4, 4, 1\)'),
+])
+def test_malformed_npz(tmp_path, arrays, message):
+  path = tmp_path / 'bad.npz'
+  np.savez(path, **arrays)
+  with pytest.raises(data.DataError, match=message):
+    data.load_npz(str(path), batch_size=2)
+
+
+def test_missing_or_foreign_file(tmp_path):
+  with pytest.raises(data.DataError, match='nothing.npz: no such file'):
+    data.load_npz(str(tmp_path / 'nothing.npz'), batch_size=2)
+  (tmp_path / 'notes.npz').write_text('not an archive')
+  with pytest.raises(data.DataError, match='notes.npz is not a .npz archive'):
+    data.load_npz(str(tmp_path / 'notes.npz'), batch_size=2)
+  np.save(tmp_path / 'array.npy', np.zeros(3))
+  with pytest.raises(data.DataError, match='array.npy is not a .npz archive'):
+    data.load_npz(str(tmp_path / 'array.npy'), batch_size=2)
+
+
+def test_batches_cache_shuffle_batch_prefetch():
+  dataset = data.batches(tf.data.Dataset.range(10), 4, shuffle_buffer=10,
+                         seed=0)
+  first, second = ([b.numpy() for b in dataset] for _ in range(2))
+  assert [len(b) for b in first] == [4, 4, 2]
+  assert not all(np.array_equal(a, b) for a, b in zip(first, second))
+  assert sorted(np.concatenate(first)) == list(range(10))

@@ -1,0 +1,153 @@
+"""FlowModel: Keras fit/evaluate, ActNorm init, skipped steps, strategies."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+
+import tfp_glow
+from tests.test_models import digits, small_glow, small_real_nvp
+
+LOG_PROB_TOLERANCE = 1e-5
+
+
+def continuous(seed, batch=8, low=0., high=1.):
+  """Deterministic float images in [low, high): no dequantization noise."""
+  return tf.random.stateless_uniform([batch, 8, 8, 1], [seed, 0],
+                                     minval=low, maxval=high)
+
+
+def fit(model, batches, optimizer=None, **compile_args):
+  """Compiles `model` and fits one epoch over the list of `batches`."""
+  model.compile(optimizer or tf_keras.optimizers.SGD(0.01), **compile_args)
+  dataset = tf.data.Dataset.from_tensor_slices(tf.stack(batches))
+  return model.fit(dataset, epochs=1, verbose=0).history
+
+
+def weights(model):
+  return [v.numpy() for v in model.flow.variables]
+
+
+def assert_same_weights(a, b, atol=0.):
+  assert len(a) == len(b)
+  for x, y in zip(a, b):
+    np.testing.assert_allclose(x, y, atol=atol)
+
+
+def test_fit_lowers_bits_per_dim_and_evaluate_matches_log_prob():
+  pixels = digits().numpy().astype(np.uint8)
+  train, test = pixels[:1500], pixels[1500:]
+  model = tfp_glow.FlowModel(tfp_glow.Glow(
+      (8, 8, 1), num_levels=2, num_steps_per_level=4, hidden_channels=32,
+      seed=0))
+  model.compile(tf_keras.optimizers.Adam(2e-3))
+  test_data = tf.data.Dataset.from_tensor_slices(test).batch(100)
+  history = model.fit(
+      tf.data.Dataset.from_tensor_slices(train).shuffle(1500, seed=0)
+      .batch(64), epochs=5, validation_data=test_data, verbose=0).history
+  # Measured 2026-11-23 (2-core CPU, ~24 s): train 7.74 -> 6.79, test
+  # 7.39 -> 6.85 bits/dim.
+  assert history['bits_per_dim'][-1] < history['bits_per_dim'][0] - 0.6
+  assert history['val_bits_per_dim'][-1] < 7.2
+  assert history['nonfinite_steps'] == [0.] * 5
+  assert all(a.initialized.numpy() for a in model.flow.submodules
+             if isinstance(a, tfp_glow.ActNorm))
+
+  images = tf.constant((test + 0.5) / 256, tf.float32)  # bin centres
+  direct = tfp_glow.bits_per_dim(
+      tfp_glow.flow_distribution(model.flow).log_prob(images), [8, 8, 1])
+  evaluated = model.evaluate(tf.data.Dataset.from_tensor_slices(images)
+                             .batch(100), return_dict=True, verbose=0)
+  np.testing.assert_allclose(evaluated['bits_per_dim'],
+                             tf.reduce_mean(direct), rtol=LOG_PROB_TOLERANCE)
+  np.testing.assert_allclose(model(images), direct, rtol=LOG_PROB_TOLERANCE)
+
+
+def test_labels_are_ignored():
+  images = continuous(1)
+  model = tfp_glow.FlowModel(small_glow())
+  model.compile(tf_keras.optimizers.SGD(0.))
+  with_labels = model.evaluate(images, tf.range(8), return_dict=True,
+                               verbose=0)
+  without = model.evaluate(images, return_dict=True, verbose=0)
+  assert with_labels == without
+
+
+def test_actnorm_initialises_on_the_first_batch_only():
+  first, second = continuous(1), continuous(2, low=0.4, high=0.6)
+  once = tfp_glow.FlowModel(small_glow())
+  fit(once, [first], tf_keras.optimizers.SGD(0.))
+  tf_keras.utils.set_random_seed(0)
+  twice = tfp_glow.FlowModel(small_glow())
+  fit(twice, [first, second], tf_keras.optimizers.SGD(0.))
+  assert_same_weights(weights(once), weights(twice))
+
+  actnorm = next(m for m in once.flow.submodules
+                 if isinstance(m, tfp_glow.ActNorm))
+  data_side = tfp_glow.Squeeze().forward(first)   # the first ActNorm's input
+  np.testing.assert_allclose(actnorm.shift, tf.reduce_mean(data_side, [0, 1, 2]),
+                             atol=1e-6)
+
+
+def test_restored_model_does_not_initialise_again(tmp_path):
+  trained = tfp_glow.FlowModel(small_glow())
+  fit(trained, [continuous(1)], tf_keras.optimizers.SGD(0.))
+  trained.save_weights(str(tmp_path / 'weights'))
+
+  restored = tfp_glow.FlowModel(small_glow(seed=1))
+  restored.load_weights(str(tmp_path / 'weights'))
+  fit(restored, [continuous(2, low=0.4, high=0.6)], tf_keras.optimizers.SGD(0.))
+  assert_same_weights(weights(trained), weights(restored))
+
+
+def test_a_nonfinite_step_is_skipped_and_counted():
+  good, bad = continuous(1), continuous(2, high=2.)  # logit(> 1) is NaN
+  skipping = tfp_glow.FlowModel(small_real_nvp())
+  history = fit(skipping, [good, bad, good])
+  tf_keras.utils.set_random_seed(0)
+  reference = tfp_glow.FlowModel(small_real_nvp())
+  fit(reference, [good, good])
+  assert history['nonfinite_steps'] == [1.]
+  assert np.isfinite(history['bits_per_dim'][0])
+  assert_same_weights(weights(skipping), weights(reference))
+
+
+def test_mirrored_strategy_matches_one_device():
+  """Two replicas, global batch 8, equal a single device on batches of 8.
+
+  The third batch overflows on one replica only: both replicas skip it.
+  """
+  huge = tf.tensor_scatter_nd_update(continuous(4), [[0, 0, 0, 0]], [1e30])
+  batches = [continuous(1), continuous(2), huge, continuous(3)]
+
+  def train(strategy):
+    tf_keras.utils.set_random_seed(0)
+    with strategy.scope():
+      model = tfp_glow.FlowModel(small_glow())
+      history = fit(model, batches, tf_keras.optimizers.SGD(0.01))
+    return history, weights(model)
+
+  one_history, one = train(tf.distribute.get_strategy())
+  two_history, two = train(tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1']))
+  assert one_history['nonfinite_steps'] == two_history['nonfinite_steps'] == [1.]
+  np.testing.assert_allclose(one_history['bits_per_dim'],
+                             two_history['bits_per_dim'], rtol=1e-5)
+  assert_same_weights(one, two, atol=2e-4)
+
+
+def test_jit_compile_trains_like_the_default():
+  batches = [continuous(1), continuous(2)]
+  plain = tfp_glow.FlowModel(small_real_nvp())
+  fit(plain, batches)
+  tf_keras.utils.set_random_seed(0)
+  xla = tfp_glow.FlowModel(small_real_nvp())
+  fit(xla, batches, jit_compile=True)
+  assert_same_weights(weights(plain), weights(xla), atol=1e-4)
+
+
+def test_linear_warmup():
+  schedule = tfp_glow.LinearWarmup(1e-3, warmup_steps=4)
+  np.testing.assert_allclose([schedule(s) for s in range(6)],
+                             [2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3, 1e-3])
+  with pytest.raises(ValueError, match='warmup_steps must be >= 1, got 0'):
+    tfp_glow.LinearWarmup(1e-3, 0)

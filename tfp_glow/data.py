@@ -1,0 +1,118 @@
+"""Batched datasets of 8-bit images: tensorflow-datasets or an offline .npz."""
+
+import dataclasses
+import os
+import zipfile
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+__all__ = ['TFDS_DATASETS', 'DataError', 'ImageData', 'batches', 'load_npz',
+           'load_tfds']
+
+TFDS_DATASETS = ('mnist', 'fashion_mnist', 'cifar10')
+
+
+class DataError(ValueError):
+  """A data set that can not be read as 8-bit images."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageData:
+  """Train and test batches of uint8 images [N, H, W, C] (labels dropped)."""
+  train: tf.data.Dataset
+  test: tf.data.Dataset
+  image_shape: tuple
+
+
+def load_tfds(name: str, batch_size: int, data_dir: str | None = None,
+              shuffle_buffer: int = 10_000, seed: int | None = None
+              ) -> ImageData:
+  """`name`'s train and test splits from tensorflow-datasets.
+
+  Downloads on first use (to `data_dir`, default `~/tensorflow_datasets`).
+
+  Raises:
+    DataError: for a name not in `TFDS_DATASETS`, or a data set that can
+      not be downloaded or read.
+  """
+  if name not in TFDS_DATASETS:
+    raise DataError(f'unknown dataset {name!r}; choose one of '
+                    f'{", ".join(TFDS_DATASETS)} or pass a .npz file.')
+  try:
+    (train, test), info = tfds.load(name, split=['train', 'test'],
+                                    data_dir=data_dir, with_info=True)
+  except Exception as error:  # noqa: BLE001 - download errors vary.
+    reason = str(error).splitlines()[0] if str(error) else ''
+    raise DataError(
+        f'could not load {name} from tensorflow-datasets '
+        f'({type(error).__name__}: {reason}); on a machine without internet '
+        f'use a .npz file instead.') from None
+  image_shape = tuple(info.features['image'].shape)
+  return ImageData(
+      batches(train.map(lambda example: example['image']), batch_size,
+              shuffle_buffer, seed),
+      batches(test.map(lambda example: example['image']), batch_size),
+      image_shape)
+
+
+def load_npz(path: str, batch_size: int, shuffle_buffer: int = 10_000,
+             seed: int | None = None) -> ImageData:
+  """Images from a .npz in Keras's `mnist.npz` layout, for offline machines.
+
+  The file holds `x_train` and `x_test`: integer pixels in [0, 255] of shape
+  [N, H, W] (grey) or [N, H, W, C]; `y_train`/`y_test` may be present and are
+  ignored.
+
+  Raises:
+    DataError: for a missing or unreadable file, missing arrays, or arrays
+      that are not 8-bit images of one shape.
+  """
+  if not os.path.isfile(path):
+    raise DataError(f'{path}: no such file.')
+  if not zipfile.is_zipfile(path):
+    raise DataError(f'{path} is not a .npz archive.')
+  try:
+    with np.load(path, allow_pickle=False) as npz:
+      arrays = {key: npz[key] for key in npz.files}
+  except (zipfile.BadZipFile, OSError, ValueError) as error:
+    raise DataError(f'{path} is not a readable .npz archive ({error}).'
+                    ) from None
+  missing = {'x_train', 'x_test'} - set(arrays)
+  if missing:
+    raise DataError(f'{path} lacks {", ".join(sorted(missing))} '
+                    f'(it holds: {", ".join(arrays) or "nothing"}).')
+  train = _as_images(arrays['x_train'], path, 'x_train')
+  test = _as_images(arrays['x_test'], path, 'x_test')
+  if train.shape[1:] != test.shape[1:]:
+    raise DataError(f'{path}: x_train images are {train.shape[1:]} but x_test '
+                    f'images are {test.shape[1:]}.')
+  return ImageData(
+      batches(tf.data.Dataset.from_tensor_slices(train), batch_size,
+              shuffle_buffer, seed),
+      batches(tf.data.Dataset.from_tensor_slices(test), batch_size),
+      train.shape[1:])
+
+
+def batches(images: tf.data.Dataset, batch_size: int,
+            shuffle_buffer: int | None = None, seed: int | None = None
+            ) -> tf.data.Dataset:
+  """cache -> (shuffle, for training) -> batch -> prefetch."""
+  images = images.cache()
+  if shuffle_buffer:
+    images = images.shuffle(shuffle_buffer, seed=seed)
+  return images.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _as_images(array: np.ndarray, path: str, key: str) -> np.ndarray:
+  """`array` as uint8 [N, H, W, C]; a DataError names what is wrong."""
+  if array.ndim == 3:
+    array = array[..., None]
+  if array.ndim != 4 or 0 in array.shape:
+    raise DataError(f'{path}: {key} must be images [N, H, W] or [N, H, W, C], '
+                    f'got shape {array.shape}.')
+  if array.dtype.kind not in 'ui' or array.min() < 0 or array.max() > 255:
+    raise DataError(f'{path}: {key} must hold integer pixels in [0, 255], got '
+                    f'{array.dtype} values in [{array.min()}, {array.max()}].')
+  return array.astype(np.uint8)

@@ -1,0 +1,181 @@
+"""Keras training: a `tf_keras.Model` whose loss is the flow's NLL in bits/dim."""
+
+import tensorflow as tf
+import tf_keras
+
+from tfp_glow.bijectors.actnorm import ActNorm, data_dependent_init
+from tfp_glow.dequantization import (
+    VariationalDequantizer,
+    bits_per_dim,
+    log_likelihood_bound,
+)
+from tfp_glow.models import MultiScaleFlow, flow_distribution
+
+__all__ = ['FlowModel', 'LinearWarmup']
+
+
+class FlowModel(tf_keras.Model):
+  """Trains a flow with Keras `fit` on the negative log-likelihood.
+
+  ```none
+  loss = mean_n [ -log p(x_n) + log q(u_n | k_n) ],   x_n = (k_n + u_n) / 256
+  bits_per_dim = loss / (D ln 2) + log2(256)
+  ```
+
+  Integer inputs (8-bit pixels k, e.g. `uint8`) are dequantized: with
+  uniform noise u (log q = 0), or with `dequantizer`, whose q(u | k) trains
+  with the flow. Floating inputs are taken as continuous images in [0, 1].
+  The data may be images or `(images, labels)`; labels are ignored.
+
+  Keras runs each step under `tf.function` (`compile(jit_compile=True)` for
+  XLA) and under any `tf.distribute` strategy whose scope holds the model.
+  The step also
+
+  - initialises every ActNorm from the first batch (`data_dependent_init`)
+    while any of them is uninitialised, i.e. once: the flags are
+    checkpointed, so a restored model never re-initialises;
+  - skips the update when the loss or any gradient is not finite, on every
+    replica alike, and counts skipped steps in the `nonfinite_steps` metric.
+
+  Clip gradients with the optimizer's `global_clipnorm`; warm the learning
+  rate up with `LinearWarmup`.
+
+  #### Examples
+
+  ```python
+  model = tfp_glow.FlowModel(tfp_glow.Glow((28, 28, 1), num_levels=2))
+  model.compile(tf_keras.optimizers.Adam(LinearWarmup(1e-3, 500)))
+  model.fit(uint8_images_dataset, epochs=10, validation_data=test_dataset)
+  ```
+  """
+
+  def __init__(self, flow: MultiScaleFlow,
+               dequantizer: VariationalDequantizer | None = None,
+               num_bins: int = 256, **kwargs):
+    """Wraps `flow` (and `dequantizer`) for Keras.
+
+    Args:
+      flow: a `Glow`, `RealNVP` or `SimpleFlow` (any `MultiScaleFlow`).
+      dequantizer: a `VariationalDequantizer`, or `None` for uniform noise.
+        Default value: `None`.
+      num_bins: Python `int`, the number of pixel values.
+        Default value: 256.
+      **kwargs: passed to `tf_keras.Model` (e.g. `name`).
+    """
+    super().__init__(**kwargs)
+    self.flow = flow
+    self.dequantizer = dequantizer
+    self.distribution = flow_distribution(flow, dtype=flow.image_dtype)
+    self._num_bins = num_bins
+    self._actnorms = [m for m in flow.submodules if isinstance(m, ActNorm)]
+    self._loss_tracker = tf_keras.metrics.Mean(name='loss')
+    self._bits_tracker = tf_keras.metrics.Mean(name='bits_per_dim')
+    self._nonfinite_tracker = tf_keras.metrics.Sum(name='nonfinite_steps')
+
+  @property
+  def metrics(self) -> list:
+    return [self._loss_tracker, self._bits_tracker, self._nonfinite_tracker]
+
+  def log_likelihood(self, images: tf.Tensor) -> tf.Tensor:
+    """Per-image log p(x) (nats on [0, 1]^D), a one-sample bound for pixels."""
+    images = tf.convert_to_tensor(images)
+    if images.dtype.is_integer:
+      return log_likelihood_bound(self.distribution, images, self.dequantizer)
+    return self.distribution.log_prob(tf.cast(images, self.flow.image_dtype))
+
+  def call(self, images: tf.Tensor) -> tf.Tensor:
+    """Per-image bits/dim of `images` (8-bit pixels or images in [0, 1])."""
+    return bits_per_dim(self.log_likelihood(images), self.flow.image_shape,
+                        self._num_bins)
+
+  def train_step(self, data):
+    images, _, _ = tf_keras.utils.unpack_x_y_sample_weight(data)
+    _on_every_replica_if(self._needs_init(), self._initialize, images)
+    with tf.GradientTape() as tape:
+      nll = -self.log_likelihood(images)
+      # Sum over the global batch / its size: replicas' gradients add up.
+      loss = tf.nn.compute_average_loss(nll)
+    variables = self.trainable_variables
+    gradients = _all_reduce_sum(tape.gradient(loss, variables))
+    finite = _all_finite([loss, *gradients])
+    _on_every_replica_if(
+        finite, lambda *grads: self.optimizer.apply_gradients(
+            zip(grads, variables), skip_gradients_aggregation=True),
+        *gradients)
+    context = tf.distribute.get_replica_context()
+    self._nonfinite_tracker.update_state(
+        (1. - tf.cast(finite, tf.float32)) / context.num_replicas_in_sync)
+    return {**self._track(tf.boolean_mask(nll, tf.math.is_finite(nll))),
+            'nonfinite_steps': self._nonfinite_tracker.result()}
+
+  def test_step(self, data):
+    images, _, _ = tf_keras.utils.unpack_x_y_sample_weight(data)
+    return self._track(-self.log_likelihood(images))
+
+  def _track(self, nll: tf.Tensor) -> dict:
+    self._loss_tracker.update_state(nll)
+    self._bits_tracker.update_state(
+        bits_per_dim(-nll, self.flow.image_shape, self._num_bins))
+    return {'loss': self._loss_tracker.result(),
+            'bits_per_dim': self._bits_tracker.result()}
+
+  def _needs_init(self) -> tf.Tensor:
+    return tf.logical_not(
+        tf.reduce_all([a.initialized for a in self._actnorms] + [True]))
+
+  def _initialize(self, images: tf.Tensor) -> None:
+    with data_dependent_init():
+      # A fresh tensor: the bijector cache must not hand this branch's
+      # results to the training step.
+      self.log_likelihood(tf.identity(images))
+
+
+class LinearWarmup(tf_keras.optimizers.schedules.LearningRateSchedule):
+  """Glow's learning-rate warmup: lr(step) = lr * min(1, (step + 1) / steps)."""
+
+  def __init__(self, learning_rate: float, warmup_steps: int):
+    if warmup_steps < 1:
+      raise ValueError(f'warmup_steps must be >= 1, got {warmup_steps}.')
+    self.learning_rate = learning_rate
+    self.warmup_steps = warmup_steps
+
+  def __call__(self, step):
+    fraction = (tf.cast(step, tf.float32) + 1.) / self.warmup_steps
+    return self.learning_rate * tf.minimum(1., fraction)
+
+  def get_config(self) -> dict:
+    return {'learning_rate': self.learning_rate,
+            'warmup_steps': self.warmup_steps}
+
+
+def _all_reduce_sum(tensors: list) -> list:
+  """Sums `tensors` over the replicas (identity without a strategy)."""
+  context = tf.distribute.get_replica_context()
+  return context.all_reduce(tf.distribute.ReduceOp.SUM, tensors)
+
+
+def _all_finite(tensors: list) -> tf.Tensor:
+  """True iff every element of every tensor is finite on every replica."""
+  finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(t))
+                          for t in tensors])
+  context = tf.distribute.get_replica_context()
+  not_finite = tf.cast(tf.logical_not(finite), tf.float32)
+  return context.all_reduce(tf.distribute.ReduceOp.SUM, not_finite) == 0.
+
+
+def _on_every_replica_if(condition: tf.Tensor, fn, *args) -> None:
+  """Runs `fn(*args)` on every replica iff `condition` (alike on all) holds.
+
+  A branch that synchronises replicas (an all-reduce, `apply_gradients`)
+  can not sit in a `tf.cond` in the replica context, so the condition is
+  taken in the cross-replica context, as Keras's LossScaleOptimizer does.
+  """
+  def cross_replica(strategy, condition, *args):
+    def run():
+      strategy.extended.call_for_each_replica(fn, args)
+
+    condition = tf.reduce_all(strategy.experimental_local_results(condition))
+    tf.cond(condition, run, lambda: None)
+
+  tf.distribute.get_replica_context().merge_call(
+      cross_replica, args=(condition, *args))
