@@ -225,6 +225,24 @@ def test_model_learns_digits(make_flow, steps):
 
 
 @pytest.mark.parametrize('make_flow', SMALL_MODELS)
+def test_unknown_batch_size_keeps_the_static_image_shape(make_flow):
+  flow = make_flow()
+  dist = tfp_glow.flow_distribution(flow)
+
+  @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 1])])
+  def trace(images):
+    latents = flow.encode(images)
+    return (dist.log_prob(images), latents, flow.decode(latents),
+            dist.sample(tf.shape(images)[0]))
+
+  log_prob, latents, decoded, samples = (
+      trace.get_concrete_function().structured_outputs)
+  assert log_prob.shape.as_list() == [None]
+  assert latents.shape.as_list() == [None, 64]
+  assert decoded.shape.as_list() == samples.shape.as_list() == [None, 8, 8, 1]
+
+
+@pytest.mark.parametrize('make_flow', SMALL_MODELS)
 def test_nan_pixels_are_rejected(make_flow):
   dist = tfp_glow.flow_distribution(make_flow())
   images = tf.tensor_scatter_nd_update(

@@ -191,7 +191,8 @@ class Coupling(tfp.bijectors.Bijector):
           f'The coupling network must return {self._num_params} channels '
           f'for {self._mask.active_channels} active channels, got shape '
           f'{params.shape}.')
-    params = tf.reshape(params, tf.concat([shape[:-1], [-1]], axis=0))
+    params = tf.reshape(
+        params, tf.concat([shape[:-1], [self._num_params]], axis=0))
     return self._elementwise(params, self._mask.restrict, self._log_scale_fn)
 
   def _augmented_forward(self, x, context=None):

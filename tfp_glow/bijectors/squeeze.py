@@ -93,10 +93,12 @@ class Squeeze(tfp.bijectors.Bijector):
     with tf.control_dependencies(self._assert_divisible(shape)):
       images = tf.reshape(x, tf.concat([[-1], shape[-3:]], axis=0))
       squeezed = tf.nn.space_to_depth(images, self._factor)
-    return tf.reshape(
+    y = tf.reshape(
         squeezed,
         tf.concat([shape[:-3], self._forward_event_shape_tensor(shape[-3:])],
                   axis=0))
+    y.set_shape(self._forward_event_shape(x.shape))  # Keep static sizes.
+    return y
 
   def _inverse(self, y):
     check_image(y, None, 'Squeeze')
@@ -104,10 +106,12 @@ class Squeeze(tfp.bijectors.Bijector):
     shape = tf.shape(y)
     images = tf.reshape(y, tf.concat([[-1], shape[-3:]], axis=0))
     unsqueezed = tf.nn.depth_to_space(images, self._factor)
-    return tf.reshape(
+    x = tf.reshape(
         unsqueezed,
         tf.concat([shape[:-3], self._inverse_event_shape_tensor(shape[-3:])],
                   axis=0))
+    x.set_shape(self._inverse_event_shape(y.shape))  # Keep static sizes.
+    return x
 
   def _check_channels(self, image_shape: tf.TensorShape) -> None:
     """Raises a ValueError when a known C is not divisible by factor**2."""
