@@ -71,6 +71,9 @@ class FlowModel(tf_keras.Model):
     self._loss_tracker = tf_keras.metrics.Mean(name='loss')
     self._bits_tracker = tf_keras.metrics.Mean(name='bits_per_dim')
     self._nonfinite_tracker = tf_keras.metrics.Sum(name='nonfinite_steps')
+    # Creates every network's variables now (one graph trace), so that
+    # checkpoints and BackupAndRestore restore at once, not deferred.
+    self.build((None, *flow.image_shape))
 
   @property
   def metrics(self) -> list:

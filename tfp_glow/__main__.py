@@ -1,0 +1,7 @@
+"""python -m tfp_glow: see `tfp_glow.cli`."""
+
+import sys
+
+from tfp_glow.cli import main
+
+sys.exit(main())

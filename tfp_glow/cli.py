@@ -1,0 +1,256 @@
+"""Command line: python -m tfp_glow train | evaluate | sample."""
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import sys
+
+import tensorflow as tf
+import tf_keras
+
+from tfp_glow import data as data_lib
+from tfp_glow.models import Glow, RealNVP, SimpleFlow
+from tfp_glow.samples import SampleGrid, image_grid, sample_pixels, write_png
+from tfp_glow.training import FlowModel, LinearWarmup
+
+# Per model: the builder and its size defaults (levels, steps, width, blocks).
+MODELS = {
+    'glow': (lambda shape, c: Glow(
+        shape, num_levels=c['levels'], num_steps_per_level=c['steps_per_level'],
+        hidden_channels=c['hidden_channels'], seed=c['seed']),
+             {'levels': 2, 'steps_per_level': 16, 'hidden_channels': 256}),
+    'realnvp': (lambda shape, c: RealNVP(
+        shape, num_scales=c['levels'], hidden_channels=c['hidden_channels'],
+        num_blocks=c['blocks']),
+                {'levels': 2, 'hidden_channels': 64, 'blocks': 4}),
+    'simple': (lambda shape, c: SimpleFlow(
+        shape, multi_scale=c['levels'] == 2,
+        hidden_channels=c['hidden_channels']),
+               {'levels': 2, 'hidden_channels': 32}),
+}
+STRATEGIES = {
+    'default': tf.distribute.get_strategy,
+    'mirrored': tf.distribute.MirroredStrategy,
+    'multi_worker': tf.distribute.MultiWorkerMirroredStrategy,
+}
+# What a run directory holds; `--overwrite` removes exactly these.
+RUN_FILES = ('config.json', 'history.csv', 'backup', 'checkpoints', 'logs',
+             'samples')
+
+
+class CommandError(Exception):
+  """A problem with the command's input, reported in one line."""
+
+
+def main(argv=None) -> int:
+  args = _parser().parse_args(argv)
+  try:
+    args.run(args)
+  except (CommandError, ValueError) as error:
+    print(f'tfp_glow {args.command}: error: {error}', file=sys.stderr)
+    return 2
+  return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(prog='python -m tfp_glow')
+  commands = parser.add_subparsers(dest='command', required=True)
+
+  train = commands.add_parser('train', help='train a flow with Keras fit')
+  train.set_defaults(run=run_train)
+  train.add_argument('--model', choices=sorted(MODELS), default='glow')
+  _data_arguments(train)
+  train.add_argument('--out', required=True, help='run directory')
+  train.add_argument('--epochs', type=int, default=100)
+  train.add_argument('--batch-size', type=int, default=64)
+  train.add_argument('--learning-rate', type=float, default=1e-3)
+  train.add_argument('--warmup-steps', type=int, default=0,
+                     help='linear learning-rate warmup (Glow: a few epochs)')
+  train.add_argument('--clip-norm', type=float, default=None,
+                     help='clip gradients to this global norm')
+  train.add_argument('--levels', type=int,
+                     help='Glow levels, RealNVP scales, 2 = multi-scale simple')
+  train.add_argument('--steps-per-level', type=int, help='Glow K')
+  train.add_argument('--hidden-channels', type=int)
+  train.add_argument('--blocks', type=int, help='RealNVP residual blocks')
+  train.add_argument('--seed', type=int, default=0)
+  train.add_argument('--strategy', choices=sorted(STRATEGIES),
+                     default='default')
+  train.add_argument('--jit-compile', action='store_true', help='XLA')
+  train.add_argument('--overwrite', action='store_true',
+                     help='replace a different run in --out')
+
+  evaluate = commands.add_parser('evaluate', help='print test bits/dim')
+  evaluate.set_defaults(run=run_evaluate)
+  evaluate.add_argument('--out', required=True, help='run directory')
+  _data_arguments(evaluate, help_suffix=' (default: the training data)')
+
+  sample = commands.add_parser('sample', help='write a PNG grid of samples')
+  sample.set_defaults(run=run_sample)
+  sample.add_argument('--out', required=True, help='run directory')
+  sample.add_argument('--output', required=True, help='PNG file to write')
+  sample.add_argument('--temperature', type=float, default=0.7)
+  sample.add_argument('--num-samples', type=int, default=64)
+  sample.add_argument('--seed', type=int, default=None)
+  return parser
+
+
+def _data_arguments(parser, help_suffix=''):
+  source = parser.add_mutually_exclusive_group(required=not help_suffix)
+  source.add_argument('--dataset', help='tensorflow-datasets name: ' +
+                      ', '.join(data_lib.TFDS_DATASETS) + help_suffix)
+  source.add_argument('--data', help='offline .npz with x_train, x_test' +
+                      help_suffix)
+
+
+def run_train(args) -> None:
+  model_defaults = MODELS[args.model][1]
+  for key in ('steps_per_level', 'blocks'):
+    if getattr(args, key) is not None and key not in model_defaults:
+      raise CommandError(f'--{key.replace("_", "-")} does not apply to '
+                         f'--model {args.model}.')
+  if args.model == 'simple' and args.levels not in (None, 1, 2):
+    raise CommandError(f'--model simple has 1 or 2 levels, got {args.levels}.')
+  images = _load_data(args.dataset, args.data, args.batch_size, args.seed)
+  flow_config = {
+      'model': args.model,
+      'image_shape': list(images.image_shape),
+      'seed': args.seed,
+      **{key: getattr(args, key) or default
+         for key, default in model_defaults.items()},
+  }
+  config = {'flow': flow_config,
+            'data': {'dataset': args.dataset, 'data': args.data},
+            'training': {key: getattr(args, key) for key in (
+                'epochs', 'batch_size', 'learning_rate', 'warmup_steps',
+                'clip_norm', 'strategy', 'jit_compile')}}
+  _prepare_run_directory(args.out, config, args.overwrite)
+
+  strategy = STRATEGIES[args.strategy]()
+  with strategy.scope():
+    model = _build_model(flow_config)
+    learning_rate = (LinearWarmup(args.learning_rate, args.warmup_steps)
+                     if args.warmup_steps else args.learning_rate)
+    model.compile(tf_keras.optimizers.Adam(learning_rate,
+                                           global_clipnorm=args.clip_norm),
+                  jit_compile=args.jit_compile)
+  history = os.path.join(args.out, 'history.csv')
+  callbacks = [
+      tf_keras.callbacks.BackupAndRestore(os.path.join(args.out, 'backup')),
+      tf_keras.callbacks.ModelCheckpoint(
+          _best_checkpoint(args.out), monitor='val_bits_per_dim',
+          save_best_only=True, save_weights_only=True,
+          initial_value_threshold=_best_so_far(history)),
+      tf_keras.callbacks.TensorBoard(os.path.join(args.out, 'logs')),
+      SampleGrid(model.flow, os.path.join(args.out, 'samples')),
+      # Last: a row in history.csv means the epoch's files are all written.
+      tf_keras.callbacks.CSVLogger(history, append=True),
+  ]
+  model.fit(images.train, epochs=args.epochs, validation_data=images.test,
+            callbacks=callbacks)
+  print(f'best checkpoint: {_best_checkpoint(args.out)}')
+
+
+def run_evaluate(args) -> None:
+  config = _read_config(args.out)
+  source = ((args.dataset, args.data) if args.dataset or args.data else
+            (config['data']['dataset'], config['data']['data']))
+  images = _load_data(*source, config['training']['batch_size'])
+  expected = tuple(config['flow']['image_shape'])
+  if images.image_shape != expected:
+    raise CommandError(
+        f'the model in {args.out} expects {_shape(expected)} images, the data '
+        f'holds {_shape(images.image_shape)} images.')
+  model = _restore_model(args.out, config)
+  metrics = model.evaluate(images.test, return_dict=True, verbose=0)
+  print(f'test bits/dim: {metrics["bits_per_dim"]:.4f}')
+
+
+def run_sample(args) -> None:
+  if os.path.exists(args.output):
+    raise CommandError(f'{args.output} exists; choose another --output.')
+  if args.temperature <= 0:
+    raise CommandError(f'--temperature must be > 0, got {args.temperature}.')
+  model = _restore_model(args.out, _read_config(args.out))
+  seed = None if args.seed is None else [args.seed, 0]
+  pixels = sample_pixels(model.flow, args.num_samples, args.temperature, seed)
+  write_png(args.output, image_grid(pixels))
+  print(f'wrote {args.output}')
+
+
+def _load_data(dataset, path, batch_size, seed=None) -> data_lib.ImageData:
+  if path:
+    return data_lib.load_npz(path, batch_size, seed=seed)
+  return data_lib.load_tfds(dataset, batch_size, seed=seed)
+
+
+def _build_model(flow_config: dict) -> FlowModel:
+  build, _ = MODELS[flow_config['model']]
+  return FlowModel(build(tuple(flow_config['image_shape']), flow_config))
+
+
+def _prepare_run_directory(out: str, config: dict, overwrite: bool) -> None:
+  """Refuses a directory holding another run, unless `overwrite`."""
+  path = os.path.join(out, 'config.json')
+  if os.path.exists(path) and not overwrite:
+    with open(path) as file:
+      previous = json.load(file)
+    if (previous['flow'], previous['data']) != (config['flow'],
+                                                config['data']):
+      raise CommandError(
+          f'{out} holds a run of another model or data '
+          f'({_describe(previous)}, not {_describe(config)}); pass '
+          f'--overwrite to replace it or choose another --out.')
+  if overwrite:
+    for name in RUN_FILES:
+      target = os.path.join(out, name)
+      if os.path.isdir(target):
+        shutil.rmtree(target)
+      elif os.path.exists(target):
+        os.remove(target)
+  os.makedirs(out, exist_ok=True)
+  with open(path, 'w') as file:
+    json.dump(config, file, indent=2)
+
+
+def _read_config(out: str) -> dict:
+  path = os.path.join(out, 'config.json')
+  if not os.path.isfile(path):
+    raise CommandError(f'{out} holds no run (no config.json); train first.')
+  with open(path) as file:
+    return json.load(file)
+
+
+def _restore_model(out: str, config: dict) -> FlowModel:
+  checkpoint = _best_checkpoint(out)
+  if not tf.train.latest_checkpoint(os.path.dirname(checkpoint)):
+    raise CommandError(f'{out} holds no checkpoint yet; train first.')
+  model = _build_model(config['flow'])
+  model.load_weights(checkpoint).expect_partial()
+  model.compile()
+  return model
+
+
+def _best_checkpoint(out: str) -> str:
+  return os.path.join(out, 'checkpoints', 'best')
+
+
+def _best_so_far(history: str) -> float | None:
+  """The lowest val_bits_per_dim logged by earlier runs, if any."""
+  if not os.path.exists(history):
+    return None
+  with open(history) as file:
+    values = [float(row['val_bits_per_dim']) for row in csv.DictReader(file)]
+  return min(values, default=None)
+
+
+def _describe(config: dict) -> str:
+  flow = dict(config['flow'])
+  source = config['data']['dataset'] or config['data']['data']
+  return f'{flow.pop("model")} {flow} on {source}'
+
+
+def _shape(shape) -> str:
+  return 'x'.join(str(d) for d in shape)

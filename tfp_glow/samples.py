@@ -1,0 +1,61 @@
+"""Sample grids: flow samples as 8-bit pixels, tiled and written as PNG."""
+
+import math
+import os
+
+import tensorflow as tf
+import tf_keras
+
+from tfp_glow.models import MultiScaleFlow, flow_distribution
+
+__all__ = ['SampleGrid', 'image_grid', 'sample_pixels', 'to_pixels',
+           'write_png']
+
+
+def to_pixels(images: tf.Tensor, num_bins: int = 256) -> tf.Tensor:
+  """uint8 pixels k = floor(num_bins * x) of images x in [0, 1] (clipped)."""
+  pixels = tf.floor(tf.cast(images, tf.float32) * num_bins)
+  return tf.cast(tf.clip_by_value(pixels, 0., num_bins - 1.), tf.uint8)
+
+
+def sample_pixels(flow: MultiScaleFlow, num_samples: int,
+                  temperature: float = 1., seed=None) -> tf.Tensor:
+  """[num_samples, H, W, C] uint8 samples of `flow` at `temperature`."""
+  dist = flow_distribution(flow, temperature, dtype=flow.image_dtype)
+  return to_pixels(dist.sample(num_samples, seed=seed))
+
+
+def image_grid(pixels: tf.Tensor, columns: int = 8) -> tf.Tensor:
+  """[N, H, W, C] images tiled into one [rows * H, columns * W, C] image.
+
+  The last row is padded with black images.
+  """
+  count, height, width, channels = pixels.shape
+  rows = math.ceil(count / columns)
+  pixels = tf.pad(pixels, [[0, rows * columns - count], [0, 0], [0, 0], [0, 0]])
+  grid = tf.reshape(pixels, [rows, columns, height, width, channels])
+  grid = tf.transpose(grid, [0, 2, 1, 3, 4])
+  return tf.reshape(grid, [rows * height, columns * width, channels])
+
+
+def write_png(path: str, image: tf.Tensor) -> None:
+  """Writes a uint8 [H, W, C] image (C = 1 or 3), creating its directory."""
+  os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+  tf.io.write_file(path, tf.io.encode_png(image))
+
+
+class SampleGrid(tf_keras.callbacks.Callback):
+  """Writes a grid of samples to `directory/epoch_NNN.png` after each epoch."""
+
+  def __init__(self, flow: MultiScaleFlow, directory: str,
+               num_samples: int = 64, temperature: float = 0.7):
+    super().__init__()
+    self._flow = flow
+    self._directory = directory
+    self._num_samples = num_samples
+    self._temperature = temperature
+
+  def on_epoch_end(self, epoch, logs=None):
+    pixels = sample_pixels(self._flow, self._num_samples, self._temperature)
+    write_png(os.path.join(self._directory, f'epoch_{epoch + 1:03d}.png'),
+              image_grid(pixels))
