@@ -69,8 +69,9 @@ def test_initialized_state_is_restored_from_a_checkpoint(tmp_path):
   np.testing.assert_array_equal(z, trained.inverse(data(seed=5)))
 
 
-def test_initialize_under_mirrored_strategy_uses_all_replicas():
-  strategy = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+def test_initialize_under_mirrored_strategy_uses_all_replicas(
+    mirrored_strategy):
+  strategy = mirrored_strategy
   assert strategy.num_replicas_in_sync == 2
   with strategy.scope():
     actnorm = tfp_glow.ActNorm(3)
