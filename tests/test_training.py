@@ -112,7 +112,7 @@ def test_a_nonfinite_step_is_skipped_and_counted():
   assert_same_weights(weights(skipping), weights(reference))
 
 
-def test_mirrored_strategy_matches_one_device():
+def test_mirrored_strategy_matches_one_device(mirrored_strategy):
   """Two replicas, global batch 8, equal a single device on batches of 8.
 
   The third batch overflows on one replica only: both replicas skip it.
@@ -128,11 +128,36 @@ def test_mirrored_strategy_matches_one_device():
     return history, weights(model)
 
   one_history, one = train(tf.distribute.get_strategy())
-  two_history, two = train(tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1']))
+  two_history, two = train(mirrored_strategy)
   assert one_history['nonfinite_steps'] == two_history['nonfinite_steps'] == [1.]
   np.testing.assert_allclose(one_history['bits_per_dim'],
                              two_history['bits_per_dim'], rtol=1e-5)
   assert_same_weights(one, two, atol=2e-4)
+
+
+@pytest.mark.parametrize('policy', ['mixed_bfloat16', 'mixed_float16'])
+def test_mixed_precision_keeps_log_dets_in_float32(policy):
+  tf_keras.mixed_precision.set_global_policy(policy)
+  try:
+    mixed = tfp_glow.FlowModel(small_glow())
+  finally:
+    tf_keras.mixed_precision.set_global_policy('float32')
+  networks = [m.network for m in mixed.flow.submodules
+              if isinstance(m, tfp_glow.Coupling)]
+  assert {n.compute_dtype for n in networks} == {policy[len('mixed_'):]}
+  assert {v.dtype for v in mixed.flow.variables} <= {tf.float32, tf.bool}
+  history = fit(mixed, [continuous(1), continuous(2)],
+                tf_keras.optimizers.Adam(1e-3))
+  assert np.isfinite(history['bits_per_dim'][0])
+
+  reference = tfp_glow.FlowModel(small_glow())
+  for mine, theirs in zip(reference.flow.variables, mixed.flow.variables):
+    mine.assign(theirs)
+  images = continuous(3)
+  log_prob = mixed.distribution.log_prob(images)
+  assert log_prob.dtype == tf.float32
+  np.testing.assert_allclose(log_prob, reference.distribution.log_prob(images),
+                             rtol=1e-2)
 
 
 def test_jit_compile_trains_like_the_default():

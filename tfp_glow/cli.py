@@ -1,6 +1,7 @@
 """Command line: python -m tfp_glow train | evaluate | sample."""
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -79,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
   train.add_argument('--strategy', choices=sorted(STRATEGIES),
                      default='default')
   train.add_argument('--jit-compile', action='store_true', help='XLA')
+  train.add_argument('--mixed-precision',
+                     choices=['mixed_bfloat16', 'mixed_float16'],
+                     help='16-bit networks; log-dets stay in float32')
   train.add_argument('--overwrite', action='store_true',
                      help='replace a different run in --out')
 
@@ -125,11 +129,11 @@ def run_train(args) -> None:
             'data': {'dataset': args.dataset, 'data': args.data},
             'training': {key: getattr(args, key) for key in (
                 'epochs', 'batch_size', 'learning_rate', 'warmup_steps',
-                'clip_norm', 'strategy', 'jit_compile')}}
+                'clip_norm', 'strategy', 'jit_compile', 'mixed_precision')}}
   _prepare_run_directory(args.out, config, args.overwrite)
 
   strategy = STRATEGIES[args.strategy]()
-  with strategy.scope():
+  with strategy.scope(), _global_policy(args.mixed_precision):
     model = _build_model(flow_config)
     learning_rate = (LinearWarmup(args.learning_rate, args.warmup_steps)
                      if args.warmup_steps else args.learning_rate)
@@ -213,6 +217,17 @@ def _prepare_run_directory(out: str, config: dict, overwrite: bool) -> None:
   os.makedirs(out, exist_ok=True)
   with open(path, 'w') as file:
     json.dump(config, file, indent=2)
+
+
+@contextlib.contextmanager
+def _global_policy(name: str | None):
+  """Keras's global dtype policy set to `name` (if any) while building."""
+  previous = tf_keras.mixed_precision.global_policy()
+  tf_keras.mixed_precision.set_global_policy(name or previous)
+  try:
+    yield
+  finally:
+    tf_keras.mixed_precision.set_global_policy(previous)
 
 
 def _read_config(out: str) -> dict:

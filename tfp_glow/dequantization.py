@@ -119,7 +119,7 @@ class VariationalDequantizer(tf.Module):
     self.couplings = [
         Coupling(channels, mask='checkerboard', parity=i % 2,
                  network=nets.GatedConvNet(2 * channels, hidden_channels,
-                                           dtype=self._dtype.name),
+                                           dtype=nets.network_dtype(dtype)),
                  log_scale_fn=TanhLogScale(channels, dtype), dtype=dtype,
                  name=f'dequantizer_coupling_{i}')
         for i in range(num_couplings)

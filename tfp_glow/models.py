@@ -302,7 +302,7 @@ class RealNVP(MultiScaleFlow):
 
     def make_network(num_outputs):
       return nets.ResNet(num_outputs, hidden_channels, num_blocks,
-                         dtype=tf.as_dtype(dtype).name)
+                         dtype=nets.network_dtype(dtype))
 
     def level(index, shape, is_last):
       del index  # Every scale but the last is alike.
@@ -375,7 +375,7 @@ class SimpleFlow(MultiScaleFlow):
 
     def gated(width):
       return lambda num_outputs: nets.GatedConvNet(
-          num_outputs, width, dtype=tf.as_dtype(dtype).name)
+          num_outputs, width, dtype=nets.network_dtype(dtype))
 
     def level(index, shape, is_last):
       if not multi_scale:

@@ -9,7 +9,20 @@ import tf_keras
 
 from tfp_glow.bijectors.actnorm import ActNorm
 
-__all__ = ['GatedConvNet', 'GlowNet', 'ResNet']
+__all__ = ['GatedConvNet', 'GlowNet', 'ResNet', 'network_dtype']
+
+
+def network_dtype(dtype: tf.DType) -> str:
+  """The Keras dtype (policy) of the networks of a flow in `dtype`.
+
+  A float32 flow's networks follow a global `mixed_bfloat16`/`mixed_float16`
+  policy: they compute in 16 bits with float32 weights, while the flow's
+  log-scales, log-dets and LU arithmetic stay in float32.
+  """
+  policy = tf_keras.mixed_precision.global_policy().name
+  if tf.as_dtype(dtype) == tf.float32 and policy.startswith('mixed_'):
+    return policy
+  return tf.as_dtype(dtype).name
 
 
 class GlowNet(tf_keras.layers.Layer):
@@ -43,24 +56,31 @@ class GlowNet(tf_keras.layers.Layer):
       **kwargs: passed to `tf_keras.layers.Layer` (e.g. `dtype`, `name`).
     """
     super().__init__(**kwargs)
-    dtype = tf.as_dtype(self.dtype)
+    dtype = self.dtype_policy
     self.conv_in = tf_keras.layers.Conv2D(
         hidden_channels, 3, padding='same', use_bias=False, dtype=dtype)
-    self.norm_in = ActNorm(hidden_channels, dtype=dtype, name='norm_in')
+    self.norm_in = ActNorm(hidden_channels, dtype=self.dtype, name='norm_in')
     self.conv_hidden = tf_keras.layers.Conv2D(
         hidden_channels, 1, use_bias=False, dtype=dtype)
-    self.norm_hidden = ActNorm(hidden_channels, dtype=dtype, name='norm_hidden')
+    self.norm_hidden = ActNorm(hidden_channels, dtype=self.dtype,
+                               name='norm_hidden')
     self.conv_out = tf_keras.layers.Conv2D(
         output_channels, 3, padding='same', kernel_initializer='zeros',
         dtype=dtype)
 
   def call(self, inputs):
-    hidden = tf.nn.relu(self.norm_in.inverse(self.conv_in(inputs)))
-    hidden = tf.nn.relu(self.norm_hidden.inverse(self.conv_hidden(hidden)))
+    hidden = tf.nn.relu(self._normalise(self.norm_in, self.conv_in(inputs)))
+    hidden = tf.nn.relu(
+        self._normalise(self.norm_hidden, self.conv_hidden(hidden)))
     return self.conv_out(hidden)
 
+  def _normalise(self, actnorm: ActNorm, hidden: tf.Tensor) -> tf.Tensor:
+    """ActNorm in its (variable) dtype, back in the compute dtype."""
+    return tf.cast(actnorm.inverse(tf.cast(hidden, actnorm.dtype)),
+                   self.compute_dtype)
 
-def _conv(channels: int, kernel_size: int, dtype: tf.DType,
+
+def _conv(channels: int, kernel_size: int, dtype,
           zeros: bool = False) -> tf_keras.layers.Conv2D:
   """A 'same'-padded convolution; `zeros` zero-initialises kernel and bias."""
   initializer = 'zeros' if zeros else 'glorot_uniform'
@@ -69,7 +89,7 @@ def _conv(channels: int, kernel_size: int, dtype: tf.DType,
       bias_initializer='zeros', dtype=dtype)
 
 
-def _layer_norm(dtype: tf.DType) -> tf_keras.layers.LayerNormalization:
+def _layer_norm(dtype) -> tf_keras.layers.LayerNormalization:
   """Layer norm over the channel axis only (the UvA `LayerNormChannels`)."""
   return tf_keras.layers.LayerNormalization(axis=-1, epsilon=1e-5, dtype=dtype)
 
@@ -84,7 +104,7 @@ class _ResidualBlock(tf_keras.layers.Layer):
 
   def __init__(self, channels: int, **kwargs):
     super().__init__(**kwargs)
-    dtype = tf.as_dtype(self.dtype)
+    dtype = self.dtype_policy
     self.norm_in = _layer_norm(dtype)
     self.conv_in = _conv(channels, 3, dtype)
     self.norm_out = _layer_norm(dtype)
@@ -128,7 +148,7 @@ class ResNet(tf_keras.layers.Layer):
       **kwargs: passed to `tf_keras.layers.Layer` (e.g. `dtype`, `name`).
     """
     super().__init__(**kwargs)
-    dtype = tf.as_dtype(self.dtype)
+    dtype = self.dtype_policy
     self.conv_in = _conv(hidden_channels, 3, dtype)
     self.blocks = [_ResidualBlock(hidden_channels, dtype=dtype)
                    for _ in range(num_blocks)]
@@ -167,7 +187,7 @@ class GatedConv(tf_keras.layers.Layer):
       **kwargs: passed to `tf_keras.layers.Layer` (e.g. `dtype`, `name`).
     """
     super().__init__(**kwargs)
-    dtype = tf.as_dtype(self.dtype)
+    dtype = self.dtype_policy
     self.conv_hidden = _conv(hidden_channels or channels, 3, dtype)
     self.conv_gate = _conv(2 * channels, 1, dtype)
 
@@ -208,7 +228,7 @@ class GatedConvNet(tf_keras.layers.Layer):
       **kwargs: passed to `tf_keras.layers.Layer` (e.g. `dtype`, `name`).
     """
     super().__init__(**kwargs)
-    dtype = tf.as_dtype(self.dtype)
+    dtype = self.dtype_policy
     self.conv_in = _conv(hidden_channels, 3, dtype)
     self.gated = [GatedConv(hidden_channels, dtype=dtype)
                   for _ in range(num_layers)]

@@ -94,17 +94,28 @@ class FlowModel(tf_keras.Model):
   def train_step(self, data):
     images, _, _ = tf_keras.utils.unpack_x_y_sample_weight(data)
     _on_every_replica_if(self._needs_init(), self._initialize, images)
+    # mixed_float16: Keras's compile wraps the optimizer in a loss scaler.
+    scaler = (self.optimizer if isinstance(
+        self.optimizer, tf_keras.mixed_precision.LossScaleOptimizer) else None)
     with tf.GradientTape() as tape:
       nll = -self.log_likelihood(images)
       # Sum over the global batch / its size: replicas' gradients add up.
       loss = tf.nn.compute_average_loss(nll)
+      scaled_loss = scaler.get_scaled_loss(loss) if scaler else loss
     variables = self.trainable_variables
-    gradients = _all_reduce_sum(tape.gradient(loss, variables))
+    gradients = tape.gradient(scaled_loss, variables)
+    if scaler:
+      gradients = scaler.get_unscaled_gradients(gradients)
+    gradients = _all_reduce_sum(gradients)
     finite = _all_finite([loss, *gradients])
-    _on_every_replica_if(
-        finite, lambda *grads: self.optimizer.apply_gradients(
-            zip(grads, variables), skip_gradients_aggregation=True),
-        *gradients)
+    if scaler:  # It skips non-finite steps itself and lowers its scale.
+      scaler.apply_gradients(zip(gradients, variables),
+                             skip_gradients_aggregation=True)
+    else:
+      _on_every_replica_if(
+          finite, lambda *grads: self.optimizer.apply_gradients(
+              zip(grads, variables), skip_gradients_aggregation=True),
+          *gradients)
     context = tf.distribute.get_replica_context()
     self._nonfinite_tracker.update_state(
         (1. - tf.cast(finite, tf.float32)) / context.num_replicas_in_sync)

@@ -157,7 +157,7 @@ class Coupling(tfp.bijectors.Bijector):
       self._num_params = self._mask.active_channels * (1 if additive else 2)
       if network is None:
         network = nets.GlowNet(
-            self._num_params, hidden_channels, dtype=tf.as_dtype(dtype).name)
+            self._num_params, hidden_channels, dtype=nets.network_dtype(dtype))
       self._network = network
       super().__init__(
           forward_min_event_ndims=3,
@@ -185,7 +185,8 @@ class Coupling(tfp.bijectors.Bijector):
       conditioning = tf.concat([conditioning, context], axis=-1)
     shape = tf.shape(conditioning)
     images = tf.reshape(conditioning, tf.concat([[-1], shape[-3:]], axis=0))
-    params = self._network(images)
+    # In float32 even when the network computes in 16 bits (mixed precision).
+    params = tf.cast(self._network(images), self.dtype)
     if params.shape[-1] != self._num_params:
       raise ValueError(
           f'The coupling network must return {self._num_params} channels '

@@ -11,6 +11,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras
 
+from tfp_glow import nets
 from tfp_glow.bijectors.coupling import Coupling
 
 tfb = tfp.bijectors
@@ -30,7 +31,7 @@ def split_prior(num_channels: int, dtype: tf.DType = tf.float32) -> Coupling:
   """
   network = tf_keras.layers.Conv2D(
       num_channels, 3, padding='same', kernel_initializer='zeros',
-      dtype=tf.as_dtype(dtype), name='split_prior_net')
+      dtype=nets.network_dtype(dtype), name='split_prior_net')
   return Coupling(num_channels, parity=1, network=network,
                   log_scale_fn=tf.identity, dtype=dtype, name='split_prior')
 
