@@ -5,6 +5,9 @@ import re
 
 import numpy as np
 
+import tfp_glow
+from tfp_glow import cli
+
 README = (pathlib.Path(__file__).parents[1] / 'README.md').read_text()
 
 
@@ -24,14 +27,39 @@ def test_bijector_example_runs():
              if v.name.endswith('initialized:0'))
 
 
-def test_model_example_runs():
+def test_keras3_example_trains_the_flow():
   namespace = run(EXAMPLES[1])
+  assert namespace['optimizer'].iterations.numpy() == 5
+  # Every coupling network's zero-initialised last layer has been trained.
+  networks = [m for m in namespace['flow'].submodules
+              if isinstance(m, tfp_glow.GlowNet)]
+  assert len(networks) == 4
+  for network in networks:
+    assert np.any(network.conv_out.kernel.numpy() != 0), network.name
+
+
+def test_model_example_runs():
+  namespace = run(EXAMPLES[2])
   assert namespace['latents'].shape == [8, 784]
   assert namespace['cold'].shape == [4, 28, 28, 1]
   # Bits/dim of the density and of the variational bound, one per image.
   for name in ('bits', 'bound_bits'):
     assert namespace[name].shape == [8]
     assert np.all(np.isfinite(namespace[name])), name
+
+
+def test_flow_model_example_runs():
+  namespace = run(EXAMPLES[3])
+  bits = namespace['history'].history['bits_per_dim']
+  assert len(bits) == 2 and bits[1] < bits[0]
+  assert np.isfinite(namespace['test_bits'])
+
+
+def test_the_main_job_command_is_a_valid_train_command():
+  command = re.search(r'```bash\n(.*tfp_glow train.*)\n```', README).group(1)
+  args = cli._parser().parse_args(command.split('python -m tfp_glow ')[1].split())
+  assert args.run is cli.run_train
+  assert (args.model, args.dataset) == ('glow', 'mnist')
 
 
 def test_ci_runs_the_readme_test_command():
