@@ -83,6 +83,19 @@ def test_sample_writes_a_grid_and_never_overwrites(trained_run, tmp_path,
   np.testing.assert_array_equal(read_png(output), grid)
 
 
+def test_export_writes_new_versions(trained_run, tmp_path, capsys):
+  base = str(tmp_path / 'models' / 'glow')
+  assert cli.main(['export', '--out', trained_run, '--export-dir', base]) == 0
+  assert cli.main(['export', '--out', trained_run, '--export-dir', base]) == 0
+  assert capsys.readouterr().out.splitlines()[-2:] == [
+      f'exported {base}/1', f'exported {base}/2']
+  assert cli.main(['export', '--out', trained_run, '--export-dir', base,
+                   '--version', '1']) == 2
+  assert capsys.readouterr().err.strip() == (
+      f'tfp_glow export: error: {base}/1 exists; exports are never '
+      'overwritten.')
+
+
 def test_overwrite_replaces_only_with_consent(trained_run, digits_npz,
                                               tmp_path, capsys):
   out = str(tmp_path / 'run')

@@ -17,6 +17,7 @@ from tfp_glow.dequantization import (
     log_likelihood_bound,
     uniform_dequantize,
 )
+from tfp_glow.export import export_saved_model
 from tfp_glow.models import Glow, RealNVP, SimpleFlow, flow_distribution
 from tfp_glow.nets import GatedConvNet, GlowNet, ResNet
 from tfp_glow.training import FlowModel, LinearWarmup
@@ -40,6 +41,7 @@ __all__ = [
     'bits_per_dim',
     'data',
     'data_dependent_init',
+    'export_saved_model',
     'flow_distribution',
     'log_likelihood_bound',
     'logit_preprocessing',

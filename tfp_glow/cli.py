@@ -1,4 +1,4 @@
-"""Command line: python -m tfp_glow train | evaluate | sample."""
+"""Command line: python -m tfp_glow train | evaluate | sample | export."""
 
 import argparse
 import contextlib
@@ -12,6 +12,7 @@ import tensorflow as tf
 import tf_keras
 
 from tfp_glow import data as data_lib
+from tfp_glow.export import export_saved_model
 from tfp_glow.models import Glow, RealNVP, SimpleFlow
 from tfp_glow.samples import SampleGrid, image_grid, sample_pixels, write_png
 from tfp_glow.training import FlowModel, LinearWarmup
@@ -49,7 +50,7 @@ def main(argv=None) -> int:
   args = _parser().parse_args(argv)
   try:
     args.run(args)
-  except (CommandError, ValueError) as error:
+  except (CommandError, ValueError, FileExistsError) as error:
     print(f'tfp_glow {args.command}: error: {error}', file=sys.stderr)
     return 2
   return 0
@@ -98,6 +99,15 @@ def _parser() -> argparse.ArgumentParser:
   sample.add_argument('--temperature', type=float, default=0.7)
   sample.add_argument('--num-samples', type=int, default=64)
   sample.add_argument('--seed', type=int, default=None)
+
+  export = commands.add_parser(
+      'export', help='write a SavedModel for TF Serving')
+  export.set_defaults(run=run_export)
+  export.add_argument('--out', required=True, help='run directory')
+  export.add_argument('--export-dir', required=True,
+                      help='model base directory; the version goes below it')
+  export.add_argument('--version', type=int,
+                      help='default: one more than the latest')
   return parser
 
 
@@ -182,6 +192,11 @@ def run_sample(args) -> None:
   pixels = sample_pixels(model.flow, args.num_samples, args.temperature, seed)
   write_png(args.output, image_grid(pixels))
   print(f'wrote {args.output}')
+
+
+def run_export(args) -> None:
+  model = _restore_model(args.out, _read_config(args.out))
+  print(f'exported {export_saved_model(model, args.export_dir, args.version)}')
 
 
 def _load_data(dataset, path, batch_size, seed=None) -> data_lib.ImageData:

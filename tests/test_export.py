@@ -1,0 +1,240 @@
+"""SavedModel export: loads without tfp_glow/TFP, core ops only, serves safely."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+
+import tfp_glow
+from tests.test_models import digits
+
+TOLERANCE = 1e-5
+
+
+@pytest.fixture(scope='module')
+def trained():
+  """A small Glow trained for a few steps on the digits, and the pixels."""
+  tf_keras.utils.set_random_seed(0)
+  pixels = digits().numpy().astype(np.uint8)
+  model = tfp_glow.FlowModel(tfp_glow.Glow(
+      (8, 8, 1), num_levels=2, num_steps_per_level=2, hidden_channels=16,
+      seed=0))
+  model.compile(tf_keras.optimizers.Adam(2e-3))
+  model.fit(tf.data.Dataset.from_tensor_slices(pixels).batch(64), epochs=1,
+            steps_per_epoch=10, verbose=0)
+  return model, pixels
+
+
+@pytest.fixture(scope='module')
+def export_path(trained, tmp_path_factory):
+  return tfp_glow.export_saved_model(
+      trained[0], str(tmp_path_factory.mktemp('export') / 'glow'))
+
+
+def in_process_log_prob(model, pixels):
+  images = (tf.constant(pixels, tf.float32) + 0.5) / 256
+  return model.distribution.log_prob(images).numpy()
+
+
+_LOADER = textwrap.dedent('''
+    import sys
+    for name in ('tfp_glow', 'tensorflow_probability', 'tf_keras'):
+      sys.modules[name] = None          # any import of them now fails
+    import json
+
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.python.framework import op_def_registry
+
+    export, batches, out = sys.argv[1:]
+    loaded = tf.saved_model.load(export)
+    results = {'signatures': sorted(loaded.signatures)}
+    for name, pixels in np.load(batches).items():
+      images = tf.constant(pixels)
+      results[name] = loaded.signatures['serving_default'](images=images)
+      latents = loaded.signatures['encode'](images=images)['latents']
+      results[name]['latents'] = latents
+      results[name]['decoded'] = loaded.signatures['decode'](latents=latents)
+    sample = loaded.signatures['sample']
+    results['sample'] = sample(num_samples=tf.constant(3),
+                               temperature=tf.constant(0.7),
+                               seed=tf.constant([1, 2]))
+    results['sample_again'] = sample(num_samples=tf.constant(3),
+                                     temperature=tf.constant(0.7),
+                                     seed=tf.constant([1, 2]))
+    results['sample_random'] = sample(num_samples=tf.constant(2),
+                                      temperature=tf.constant(1.),
+                                      seed=tf.zeros([0], tf.int32))
+
+    from tensorflow.core.protobuf import saved_model_pb2
+    proto = saved_model_pb2.SavedModel()
+    with open(export + '/saved_model.pb', 'rb') as file:
+      proto.ParseFromString(file.read())
+    graph = proto.meta_graphs[0].graph_def
+    ops = {node.op for node in graph.node}
+    for function in graph.library.function:
+      ops |= {node.op for node in function.node_def}
+    results['ops'] = sorted(ops)
+    results['unregistered'] = sorted(
+        op for op in ops if op_def_registry.get(op) is None)
+    results['modules'] = sorted(
+        name for name in ('tfp_glow', 'tensorflow_probability', 'tf_keras')
+        if sys.modules.get(name) is not None)
+
+    def plain(value):
+      if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+      return value.numpy().tolist() if hasattr(value, 'numpy') else value
+    with open(out, 'w') as file:
+      json.dump(plain(results), file)
+''')
+
+
+@pytest.fixture(scope='module')
+def served(trained, export_path, tmp_path_factory):
+  """The export run in a fresh process where tfp_glow and TFP can't import."""
+  _, pixels = trained
+  folder = tmp_path_factory.mktemp('served')
+  np.savez(folder / 'batches.npz', one=pixels[:1], many=pixels[:64])
+  (folder / 'loader.py').write_text(_LOADER)
+  result = subprocess.run(
+      [sys.executable, str(folder / 'loader.py'), export_path,
+       str(folder / 'batches.npz'), str(folder / 'out.json')],
+      check=False, capture_output=True, text=True, timeout=600,
+      env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'})
+  assert result.returncode == 0, result.stderr[-3000:]
+  return json.loads((folder / 'out.json').read_text())
+
+
+def test_the_export_loads_without_tfp_glow_or_tfp(served):
+  assert served['modules'] == []
+  assert served['signatures'] == sorted(tfp_glow.export.SIGNATURES)
+
+
+@pytest.mark.parametrize('batch', ['one', 'many'])
+def test_log_prob_matches_the_model(served, trained, batch):
+  model, pixels = trained
+  count = {'one': 1, 'many': 64}[batch]
+  expected = in_process_log_prob(model, pixels[:count])
+  assert len(served[batch]['log_prob']) == count
+  # 1e-5 relative, or 1e-5 nats per dimension where log p is near 0 (it is
+  # a float32 sum of terms of ~1e2 nats; the loaded graph is optimised).
+  np.testing.assert_allclose(served[batch]['log_prob'], expected,
+                             rtol=TOLERANCE, atol=64 * TOLERANCE)
+  np.testing.assert_allclose(
+      served[batch]['bits_per_dim'],
+      tfp_glow.bits_per_dim(expected, [8, 8, 1]), atol=TOLERANCE)
+
+
+def test_encode_and_decode(served, trained):
+  model, pixels = trained
+  images = (tf.constant(pixels[:64], tf.float32) + 0.5) / 256
+  np.testing.assert_allclose(served['many']['latents'],
+                             model.flow.encode(images), atol=TOLERANCE)
+  np.testing.assert_array_equal(served['many']['decoded']['images'],
+                                pixels[:64])
+
+
+def test_sample(served):
+  sample = served['sample']
+  assert np.asarray(sample['images']).shape == (3, 8, 8, 1)
+  assert np.asarray(sample['continuous']).shape == (3, 8, 8, 1)
+  assert sample == served['sample_again']            # the seed fixes it
+  assert np.asarray(served['sample_random']['images']).shape == (2, 8, 8, 1)
+  pixels = np.asarray(sample['images'])
+  assert pixels.min() >= 0 and pixels.max() <= 255
+
+
+def test_only_core_tensorflow_ops(served):
+  assert served['unregistered'] == []
+  assert not {'PyFunc', 'EagerPyFunc', 'PyFuncStateless'} & set(served['ops'])
+  assert {'Conv2D', 'MatrixTriangularSolve'} & set(served['ops'])
+
+
+def test_saved_model_cli_shows_and_runs(export_path, trained, tmp_path):
+  show = subprocess.run(['saved_model_cli', 'show', '--dir', export_path,
+                         '--all'], check=False, capture_output=True,
+                        text=True, timeout=300)
+  assert show.returncode == 0, show.stderr
+  for name in tfp_glow.export.SIGNATURES:
+    assert f"signature_def['{name}']" in show.stdout
+  assert 'dtype: DT_UINT8\n        shape: (-1, 8, 8, 1)\n        name: ' \
+      'serving_default_images:0' in show.stdout
+  assert 'shape: (-1, 64)' in show.stdout              # latents
+  np.save(tmp_path / 'images.npy', trained[1][:2])
+  run = subprocess.run(
+      ['saved_model_cli', 'run', '--dir', export_path, '--tag_set', 'serve',
+       '--signature_def', 'serving_default', '--inputs',
+       f'images={tmp_path}/images.npy'],
+      check=False, capture_output=True, text=True, timeout=300)
+  assert run.returncode == 0, run.stderr
+  assert 'bits_per_dim' in run.stdout and 'log_prob' in run.stdout
+
+
+def test_concurrent_calls_match_sequential_calls(export_path, trained):
+  _, pixels = trained
+  serve = tf.saved_model.load(export_path).signatures['serving_default']
+  batches = [tf.constant(pixels[i * 8:(i + 1) * 8]) for i in range(8)]
+  sequential = [serve(images=b)['log_prob'].numpy() for b in batches]
+  concurrent = [None] * 8
+
+  def call(index):
+    concurrent[index] = serve(images=batches[index])['log_prob'].numpy()
+
+  threads = [threading.Thread(target=call, args=(i,)) for i in range(8)]
+  for thread in threads:
+    thread.start()
+  for thread in threads:
+    thread.join()
+  for mine, theirs in zip(concurrent, sequential):
+    np.testing.assert_array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize('images, message', [
+    (tf.zeros([2, 8, 8, 1], tf.float32), 'expected to be a uint8 tensor'),
+    (tf.zeros([2, 4, 4, 1], tf.uint8),
+     r'images \[2,4,4,1\] is not compatible with expected shape \[\?,8,8,1\]'),
+    (tf.zeros([8, 8, 1], tf.uint8),
+     r'images \[8,8,1\] is not compatible with expected shape \[\?,8,8,1\]'),
+])
+def test_bad_input_is_refused_and_serving_goes_on(export_path, images,
+                                                  message):
+  serve = tf.saved_model.load(export_path).signatures['serving_default']
+  with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+    serve(images=images)
+  assert serve(images=tf.zeros([1, 8, 8, 1], tf.uint8))['log_prob'].shape == [1]
+
+
+def test_sample_checks_its_arguments(export_path):
+  sample = tf.saved_model.load(export_path).signatures['sample']
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match='temperature must be > 0'):
+    sample(num_samples=tf.constant(1), temperature=tf.constant(0.),
+           seed=tf.constant([1, 2]))
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match=r'seed must hold 0 integers \(a random draw\) or 2'):
+    sample(num_samples=tf.constant(1), temperature=tf.constant(1.),
+           seed=tf.constant([1, 2, 3]))
+
+
+def test_versions_are_never_overwritten(trained, tmp_path):
+  model, _ = trained
+  base = str(tmp_path / 'glow')
+  assert tfp_glow.export_saved_model(model.flow, base).endswith('/glow/1')
+  assert tfp_glow.export_saved_model(model, base, version=7).endswith('/7')
+  assert tfp_glow.export_saved_model(model, base).endswith('/8')
+  before = sorted(os.listdir(os.path.join(base, '7')))
+  with pytest.raises(FileExistsError, match='7 exists; exports are never'):
+    tfp_glow.export_saved_model(model, base, version=7)
+  assert sorted(os.listdir(os.path.join(base, '7'))) == before
+  with pytest.raises(ValueError, match='version must be an integer >= 1'):
+    tfp_glow.export_saved_model(model, base, version=0)
+  with pytest.raises(TypeError, match='needs a FlowModel or a Glow'):
+    tfp_glow.export_saved_model(model.distribution, base)

@@ -1,0 +1,132 @@
+"""SavedModel export with serving signatures, for TF Serving or any TF runtime."""
+
+import os
+import re
+
+import tensorflow as tf
+
+from tfp_glow.dequantization import bits_per_dim
+from tfp_glow.models import MultiScaleFlow, flow_distribution
+from tfp_glow.samples import to_pixels
+
+__all__ = ['SIGNATURES', 'export_saved_model', 'serving_signatures']
+
+SIGNATURES = ('serving_default', 'sample', 'encode', 'decode')
+
+
+def serving_signatures(flow: MultiScaleFlow, num_bins: int = 256) -> dict:
+  """The four signatures as concrete functions over `flow`'s variables."""
+  height, width, channels = flow.image_shape
+  dtype = flow.image_dtype
+  latent_size = sum(flow.level_sizes)
+  images_spec = tf.TensorSpec([None, height, width, channels], tf.uint8,
+                              name='images')
+
+  def bin_centres(images):
+    """x = (k + 1/2) / num_bins: deterministic dequantization."""
+    # Loaded signatures do not check shapes themselves.
+    images = tf.ensure_shape(images, images_spec.shape)
+    return (tf.cast(images, dtype) + 0.5) / num_bins
+
+  @tf.function(input_signature=[images_spec])
+  def log_prob(images):
+    log_p = flow_distribution(flow, dtype=dtype).log_prob(bin_centres(images))
+    return {'log_prob': log_p,
+            'bits_per_dim': bits_per_dim(log_p, flow.image_shape, num_bins)}
+
+  @tf.function(input_signature=[
+      tf.TensorSpec([], tf.int32, name='num_samples'),
+      tf.TensorSpec([], tf.float32, name='temperature'),
+      tf.TensorSpec([None], tf.int32, name='seed')])
+  def sample(num_samples, temperature, seed):
+    """x = decode(T * eps), eps ~ N(0, I): random, or stateless from `seed`."""
+    checks = [
+        tf.debugging.assert_positive(temperature,
+                                     message='temperature must be > 0'),
+        tf.debugging.Assert(tf.reduce_any(tf.size(seed) == [0, 2]), [
+            'seed must hold 0 integers (a random draw) or 2, got', seed]),
+    ]
+    shape = [num_samples, latent_size]
+    with tf.control_dependencies(checks):
+      # Lowered conds may check the untaken branch's seed shape: pad it.
+      padded = tf.pad(seed, [[0, 2 - tf.size(seed)]])
+    noise = tf.cond(
+        tf.size(seed) == 2,
+        lambda: tf.random.stateless_normal(shape, padded, dtype=dtype),
+        lambda: tf.random.normal(shape, dtype=dtype))
+    continuous = flow.decode(tf.cast(temperature, dtype) * noise)
+    return {'images': to_pixels(continuous, num_bins),
+            'continuous': continuous}
+
+  @tf.function(input_signature=[images_spec])
+  def encode(images):
+    return {'latents': flow.encode(bin_centres(images))}
+
+  @tf.function(input_signature=[
+      tf.TensorSpec([None, latent_size], dtype, name='latents')])
+  def decode(latents):
+    latents = tf.ensure_shape(latents, [None, latent_size])
+    return {'images': to_pixels(flow.decode(latents), num_bins)}
+
+  functions = {'serving_default': log_prob, 'sample': sample,
+               'encode': encode, 'decode': decode}
+  return {name: function.get_concrete_function()
+          for name, function in functions.items()}
+
+
+def export_saved_model(model_or_flow, export_dir: str,
+                       version: int | None = None, num_bins: int = 256
+                       ) -> str:
+  """Writes `export_dir/<version>/`, the SavedModel layout TF Serving watches.
+
+  Signatures (dynamic batch; images are uint8 [batch, H, W, C]):
+
+  ```none
+  serving_default  images -> log_prob, bits_per_dim   (x = (k + 1/2) / 256)
+  sample           num_samples, temperature, seed -> images, continuous
+                   (seed: [] for a random draw, or 2 ints for a fixed one)
+  encode           images -> latents                   (every level, flat)
+  decode           latents -> images
+  ```
+
+  log_prob is the density of the bin centres, in nats on [0, 1]^D: the
+  deterministic counterpart of the training loss's dequantization noise.
+  The graphs hold core TensorFlow ops only.
+
+  Args:
+    model_or_flow: a `FlowModel` or a `MultiScaleFlow` (Glow, RealNVP, ...).
+    export_dir: the model's base directory.
+    version: Python `int` >= 1; by default one more than the largest
+      existing version. An existing version is never overwritten.
+    num_bins: Python `int`, the number of pixel values.
+      Default value: 256.
+
+  Returns:
+    The path of the written version.
+
+  Raises:
+    FileExistsError: if `version` already exists.
+    TypeError: for something that is not a flow.
+    ValueError: for a version < 1.
+  """
+  flow = getattr(model_or_flow, 'flow', model_or_flow)
+  if not isinstance(flow, MultiScaleFlow):
+    raise TypeError('export_saved_model needs a FlowModel or a Glow, RealNVP '
+                     f'or SimpleFlow, got {type(model_or_flow).__name__}.')
+  versions = [int(name) for name in (os.listdir(export_dir)
+                                     if os.path.isdir(export_dir) else [])
+              if re.fullmatch(r'\d+', name)]
+  if version is None:
+    version = max(versions, default=0) + 1
+  if version < 1:
+    raise ValueError(f'version must be an integer >= 1, got {version}.')
+  path = os.path.join(export_dir, str(version))
+  if os.path.exists(path):
+    raise FileExistsError(f'{path} exists; exports are never overwritten.')
+  # Only the variables and the traced signatures are saved: loading needs
+  # neither tfp_glow nor TensorFlow Probability.
+  root = tf.Module(name='tfp_glow_export')
+  root.flow_variables = list(flow.variables)
+  tf.saved_model.save(root, path,
+                      signatures=serving_signatures(flow, num_bins))
+  return path
