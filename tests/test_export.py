@@ -238,3 +238,19 @@ def test_versions_are_never_overwritten(trained, tmp_path):
     tfp_glow.export_saved_model(model, base, version=0)
   with pytest.raises(TypeError, match='needs a FlowModel or a Glow'):
     tfp_glow.export_saved_model(model.distribution, base)
+
+
+@pytest.mark.parametrize('make_flow', [
+    lambda: tfp_glow.RealNVP((8, 8, 1), hidden_channels=4, num_blocks=1),
+    lambda: tfp_glow.SimpleFlow((8, 8, 1), multi_scale=True,
+                                hidden_channels=4),
+], ids=['real_nvp', 'multi_scale_flow'])
+def test_a_new_flow_exports_with_all_its_weights(make_flow, tmp_path):
+  flow = make_flow()            # its networks are built while tracing
+  path = tfp_glow.export_saved_model(flow, str(tmp_path / 'flow'))
+  serve = tf.saved_model.load(path).signatures['serving_default']
+  pixels = np.full([2, 8, 8, 1], 100, np.uint8)
+  np.testing.assert_allclose(
+      serve(images=tf.constant(pixels))['log_prob'],
+      tfp_glow.flow_distribution(flow).log_prob((pixels + 0.5) / 256),
+      rtol=TOLERANCE)

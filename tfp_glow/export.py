@@ -125,8 +125,8 @@ def export_saved_model(model_or_flow, export_dir: str,
     raise FileExistsError(f'{path} exists; exports are never overwritten.')
   # Only the variables and the traced signatures are saved: loading needs
   # neither tfp_glow nor TensorFlow Probability.
+  signatures = serving_signatures(flow, num_bins)
   root = tf.Module(name='tfp_glow_export')
-  root.flow_variables = list(flow.variables)
-  tf.saved_model.save(root, path,
-                      signatures=serving_signatures(flow, num_bins))
+  root.flow_variables = list(flow.variables)  # after tracing built them all
+  tf.saved_model.save(root, path, signatures=signatures)
   return path
