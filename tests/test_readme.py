@@ -1,9 +1,12 @@
 """The README's example and test command stay true."""
 
+import json
 import pathlib
 import re
 
 import numpy as np
+import pytest
+import tensorflow as tf
 
 import tfp_glow
 from tfp_glow import cli
@@ -60,6 +63,57 @@ def test_the_main_job_command_is_a_valid_train_command():
   args = cli._parser().parse_args(command.split('python -m tfp_glow ')[1].split())
   assert args.run is cli.run_train
   assert (args.model, args.dataset) == ('glow', 'mnist')
+
+
+@pytest.fixture(scope='module')
+def mnist_signatures(tmp_path_factory):
+  """The signatures of a (small, untrained) 28x28 Glow's export, loaded."""
+  flow = tfp_glow.Glow((28, 28, 1), num_levels=2, num_steps_per_level=1,
+                       hidden_channels=4, seed=0)
+  path = tfp_glow.export_saved_model(
+      flow, str(tmp_path_factory.mktemp('models') / 'glow_mnist'))
+  return tf.saved_model.load(path).signatures
+
+
+def call(signature, inputs):
+  """Calls a signature as TF Serving would: inputs cast to its dtypes."""
+  specs = signature.structured_input_signature[1]
+  assert set(inputs) == set(specs)
+  tensors = {name: tf.constant(value, specs[name].dtype)
+             for name, value in inputs.items()}
+  for name, tensor in tensors.items():
+    assert specs[name].shape.is_compatible_with(tensor.shape), name
+  return {name: value.numpy() for name, value in signature(**tensors).items()}
+
+
+def test_serving_examples_match_the_signatures(mnist_signatures):
+  namespace = run(EXAMPLES[4])
+  likelihood = namespace['likelihood']       # REST row format: one per image
+  rows = likelihood['instances']
+  outputs = call(mnist_signatures[likelihood['signature_name']],
+                 {name: [row[name] for row in rows] for name in rows[0]})
+  response = json.loads(re.search(r'```json\n(.*?)```', README,
+                                  re.DOTALL).group(1))
+  prediction, = response['predictions']
+  assert set(prediction) == set(outputs)
+  assert outputs['log_prob'].shape == (len(rows),)
+  np.testing.assert_allclose(
+      tfp_glow.bits_per_dim(prediction['log_prob'], [28, 28, 1]),
+      prediction['bits_per_dim'], atol=0.01)
+
+  sampling = namespace['sampling']           # REST columnar format
+  outputs = call(mnist_signatures[sampling['signature_name']],
+                 sampling['inputs'])
+  assert set(outputs) == {'images', 'continuous'}
+  assert outputs['images'].shape == (2, 28, 28, 1)
+
+  grpc = re.search(r'```py\n(.*?)```', README, re.DOTALL).group(1)
+  signature = mnist_signatures[
+      re.search(r"signature_name = '(\w+)'", grpc).group(1)]
+  assert (set(re.findall(r"request\.inputs\['(\w+)'\]", grpc))
+          == set(signature.structured_input_signature[1]))
+  assert (set(re.findall(r"response\.outputs\['(\w+)'\]", grpc))
+          <= set(signature.structured_outputs))
 
 
 def test_ci_runs_the_readme_test_command():
