@@ -63,6 +63,22 @@ def test_fit_lowers_bits_per_dim_and_evaluate_matches_log_prob():
   np.testing.assert_allclose(model(images), direct, rtol=LOG_PROB_TOLERANCE)
 
 
+def test_a_variational_dequantizer_trains_with_the_flow():
+  dequantizer = tfp_glow.VariationalDequantizer((8, 8, 1), num_couplings=2,
+                                                hidden_channels=4)
+  model = tfp_glow.FlowModel(small_glow(), dequantizer=dequantizer)
+  assert len(model.trainable_variables) == (
+      len(model.flow.trainable_variables)
+      + len(dequantizer.trainable_variables))
+  before = [v.numpy() for v in dequantizer.trainable_variables]
+  pixels = tf.cast(digits()[:16], tf.uint8)
+  history = fit(model, [pixels[:8], pixels[8:]],
+                tf_keras.optimizers.Adam(1e-2))
+  assert np.isfinite(history['bits_per_dim'][0])
+  after = [v.numpy() for v in dequantizer.trainable_variables]
+  assert all(np.any(a != b) for a, b in zip(after, before))
+
+
 def test_labels_are_ignored():
   images = continuous(1)
   model = tfp_glow.FlowModel(small_glow())

@@ -71,9 +71,12 @@ class FlowModel(tf_keras.Model):
     self._loss_tracker = tf_keras.metrics.Mean(name='loss')
     self._bits_tracker = tf_keras.metrics.Mean(name='bits_per_dim')
     self._nonfinite_tracker = tf_keras.metrics.Sum(name='nonfinite_steps')
-    # Creates every network's variables now (one graph trace), so that
-    # checkpoints and BackupAndRestore restore at once, not deferred.
-    self.build((None, *flow.image_shape))
+    # One trace of the pixel path creates every network's variables (the
+    # flow's and the dequantizer's), so checkpoints and BackupAndRestore
+    # restore at once, not deferred.
+    tf.function(self.call).get_concrete_function(
+        tf.TensorSpec([None, *flow.image_shape], tf.uint8))
+    self.built = True
 
   @property
   def metrics(self) -> list:
