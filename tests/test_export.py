@@ -16,6 +16,8 @@ import tfp_glow
 from tests.test_models import digits
 
 TOLERANCE = 1e-5
+# The `saved_model_cli` script, found without relying on PATH.
+SAVED_MODEL_CLI = [sys.executable, '-m', 'tensorflow.python.tools.saved_model_cli']
 
 
 @pytest.fixture(scope='module')
@@ -159,7 +161,7 @@ def test_only_core_tensorflow_ops(served):
 
 
 def test_saved_model_cli_shows_and_runs(export_path, trained, tmp_path):
-  show = subprocess.run(['saved_model_cli', 'show', '--dir', export_path,
+  show = subprocess.run([*SAVED_MODEL_CLI, 'show', '--dir', export_path,
                          '--all'], check=False, capture_output=True,
                         text=True, timeout=300)
   assert show.returncode == 0, show.stderr
@@ -170,7 +172,7 @@ def test_saved_model_cli_shows_and_runs(export_path, trained, tmp_path):
   assert 'shape: (-1, 64)' in show.stdout              # latents
   np.save(tmp_path / 'images.npy', trained[1][:2])
   run = subprocess.run(
-      ['saved_model_cli', 'run', '--dir', export_path, '--tag_set', 'serve',
+      [*SAVED_MODEL_CLI, 'run', '--dir', export_path, '--tag_set', 'serve',
        '--signature_def', 'serving_default', '--inputs',
        f'images={tmp_path}/images.npy'],
       check=False, capture_output=True, text=True, timeout=300)
