@@ -1,0 +1,163 @@
+"""Throughput of tfp_glow.Glow against tfp.bijectors.Glow, same architecture.
+
+Both flows: L levels of K steps (ActNorm, 1x1 conv, affine coupling with a
+conv3x3-conv1x1-conv3x3 network of width W), half of the channels factored
+out after each level but the last with a conv3x3 conditional prior. Both
+train with Adam on the same batches in one process, interleaved, and the
+script prints images/s for a training step, `log_prob` and `sample` (median
+over rounds), the ratios, and each model's peak resident memory (measured in
+a child process per model, since both share this one).
+
+  python benchmarks/throughput.py            # 28x28x1, L=2, K=8, W=128, batch 64
+  python benchmarks/throughput.py --image 32,32,3 --levels 3 --steps 32 \\
+      --hidden 512
+"""
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+import tf_keras
+
+import tfp_glow
+
+tfb, tfd = tfp.bijectors, tfp.distributions
+KINDS = ('tfp_glow', 'tfp')
+
+
+def build(kind: str, args):
+  """The flow's distribution and the flow, built by `kind`."""
+  if kind == 'tfp_glow':
+    flow = tfp_glow.Glow(args.image, num_levels=args.levels,
+                         num_steps_per_level=args.steps,
+                         hidden_channels=args.hidden, seed=0)
+    return tfp_glow.flow_distribution(flow), flow
+  flow = tfb.Glow(
+      output_shape=args.image, num_glow_blocks=args.levels,
+      num_steps_per_block=args.steps,
+      coupling_bijector_fn=lambda shape: tfb.GlowDefaultNetwork(
+          shape, num_hidden=args.hidden),
+      exit_bijector_fn=tfb.GlowDefaultExitNetwork, seed=0)
+  base = tfd.Sample(tfd.Normal(0., 1.), [int(np.prod(args.image))])
+  return tfd.TransformedDistribution(base, flow), flow
+
+
+class Runner:
+  """One model's compiled training, log_prob and sampling steps."""
+
+  def __init__(self, kind: str, args, batch: tf.Tensor):
+    self.kind = kind
+    self.batch = batch
+    self.dist, self.flow = build(kind, args)
+    if kind == 'tfp_glow':   # TFP's ActNorm initialises on its first call.
+      with tfp_glow.data_dependent_init():
+        self.dist.log_prob(tf.identity(batch))
+    else:
+      self.dist.log_prob(batch)
+    self.optimizer = tf_keras.optimizers.Adam(1e-4)
+    variables = self.flow.trainable_variables
+    self.num_parameters = int(sum(np.prod(v.shape) for v in variables))
+
+    @tf.function(jit_compile=args.xla)
+    def train(images):
+      with tf.GradientTape() as tape:
+        loss = -tf.reduce_mean(self.dist.log_prob(images))
+      self.optimizer.apply_gradients(
+          zip(tape.gradient(loss, variables), variables))
+      return loss
+
+    self.train = train
+    self.log_prob = tf.function(self.dist.log_prob, jit_compile=args.xla)
+    self.sample = tf.function(lambda: self.dist.sample(len(batch)))
+
+  def images_per_second(self, step: str, seconds: float) -> float:
+    run = {'train': lambda: self.train(self.batch),
+           'log_prob': lambda: self.log_prob(self.batch),
+           'sample': self.sample}[step]
+    run().numpy()   # traced (and warm) before timing
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+      run().numpy()
+      count += 1
+    return count * len(self.batch) / (time.perf_counter() - start)
+
+
+def peak_memory_mib(kind: str, args) -> float:
+  """Peak RSS of a child process that builds `kind` and trains a few steps."""
+  command = [sys.executable, __file__, '--only', kind, *sys.argv[1:]]
+  result = subprocess.run(command, check=True, capture_output=True, text=True)
+  return json.loads(result.stdout.strip().splitlines()[-1])['peak_mib']
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--image', default='28,28,1',
+                      type=lambda s: tuple(int(d) for d in s.split(',')))
+  parser.add_argument('--levels', type=int, default=2)
+  parser.add_argument('--steps', type=int, default=8)
+  parser.add_argument('--hidden', type=int, default=128)
+  parser.add_argument('--batch', type=int, default=64)
+  parser.add_argument('--rounds', type=int, default=3)
+  parser.add_argument('--seconds', type=float, default=5.,
+                      help='timing per model, step and round')
+  parser.add_argument('--xla', action='store_true', help='jit_compile both')
+  parser.add_argument('--only', choices=KINDS, help=argparse.SUPPRESS)
+  args = parser.parse_args()
+  tf_keras.utils.set_random_seed(0)
+  batch = tfp_glow.uniform_dequantize(tf.random.stateless_uniform(
+      [args.batch, *args.image], [0, 0], maxval=256, dtype=tf.int32), [1, 1])
+
+  if args.only:
+    runner = Runner(args.only, args, batch)
+    for _ in range(3):
+      runner.train(batch).numpy()
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent.
+    with open('/proc/self/status') as status:
+      peak_kib = next(int(line.split()[1]) for line in status
+                      if line.startswith('VmHWM:'))
+    print(json.dumps({'peak_mib': peak_kib / 1024}))
+    return
+
+  runners = [Runner(kind, args, batch) for kind in KINDS]
+  counts = {r.kind: r.num_parameters for r in runners}
+  print(f'config: image {args.image}, L={args.levels}, K={args.steps}, '
+        f'W={args.hidden}, batch {args.batch}, XLA {args.xla}')
+  print(f'machine: {platform.processor() or platform.machine()}, '
+        f'{len(tf.config.list_physical_devices("CPU"))} CPU device(s), '
+        f'GPUs: {len(tf.config.list_physical_devices("GPU"))}; '
+        f'TF {tf.__version__}, TFP {tfp.__version__}')
+  print('trainable parameters:', counts, 'relative difference: '
+        f'{abs(counts["tfp_glow"] / counts["tfp"] - 1):.2%}')
+  results = {kind: {} for kind in KINDS}
+  for step in ('train', 'log_prob', 'sample'):
+    rounds = {kind: [] for kind in KINDS}
+    for _ in range(args.rounds):            # interleaved
+      for runner in runners:
+        rounds[runner.kind].append(
+            runner.images_per_second(step, args.seconds))
+    for kind in KINDS:
+      results[kind][step] = float(np.median(rounds[kind]))
+  for kind in KINDS:
+    results[kind]['peak_mib'] = peak_memory_mib(kind, args)
+
+  print('\n| | train img/s | log_prob img/s | sample img/s | peak RSS MiB |')
+  print('|---|---|---|---|---|')
+  for kind in KINDS:
+    r = results[kind]
+    print(f'| {kind} | {r["train"]:.1f} | {r["log_prob"]:.1f} | '
+          f'{r["sample"]:.1f} | {r["peak_mib"]:.0f} |')
+  ratio = {step: results['tfp_glow'][step] / results['tfp'][step]
+           for step in ('train', 'log_prob', 'sample', 'peak_mib')}
+  print(f'| ratio tfp_glow / tfp | {ratio["train"]:.2f}x | '
+        f'{ratio["log_prob"]:.2f}x | {ratio["sample"]:.2f}x | '
+        f'{ratio["peak_mib"]:.2f}x |')
+
+
+if __name__ == '__main__':
+  main()
