@@ -30,7 +30,7 @@ def serving_signatures(flow: MultiScaleFlow, num_bins: int = 256) -> dict:
 
   @tf.function(input_signature=[images_spec])
   def log_prob(images):
-    log_p = flow_distribution(flow, dtype=dtype).log_prob(bin_centres(images))
+    log_p = flow_distribution(flow).log_prob(bin_centres(images))
     return {'log_prob': log_p,
             'bits_per_dim': bits_per_dim(log_p, flow.image_shape, num_bins)}
 

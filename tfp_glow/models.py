@@ -401,8 +401,8 @@ class SimpleFlow(MultiScaleFlow):
         name=name)
 
 
-def flow_distribution(flow: MultiScaleFlow, temperature=1.0,
-                      dtype: tf.DType = tf.float32) -> tfd.Distribution:
+def flow_distribution(flow: MultiScaleFlow,
+                      temperature=1.0) -> tfd.Distribution:
   """The image distribution of `flow`: its latent base pushed forward.
 
   ```none
@@ -415,11 +415,9 @@ def flow_distribution(flow: MultiScaleFlow, temperature=1.0,
       one per level (first factored-out level first, top last). T = 1 is the
       model's density; T < 1 gives smoother samples.
       Default value: 1.
-    dtype: floating `tf.DType` of the flow.
-      Default value: `tf.float32`.
 
   Returns:
-    A `tfd.TransformedDistribution` over images.
+    A `tfd.TransformedDistribution` over images, in `flow.image_dtype`.
   """
   sizes = flow.level_sizes
   temperatures = np.asarray(temperature, np.float64)
@@ -429,6 +427,6 @@ def flow_distribution(flow: MultiScaleFlow, temperature=1.0,
     raise ValueError(
         f'temperature must be a positive float or {len(sizes)} positive '
         f'floats (one per level), got {temperature!r}.')
-  scale = tf.constant(np.repeat(temperatures, sizes), dtype)
+  scale = tf.constant(np.repeat(temperatures, sizes), flow.image_dtype)
   base = tfd.Independent(tfd.Normal(tf.zeros_like(scale), scale), 1)
   return tfd.TransformedDistribution(base, flow)

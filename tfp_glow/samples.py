@@ -21,7 +21,7 @@ def to_pixels(images: tf.Tensor, num_bins: int = 256) -> tf.Tensor:
 def sample_pixels(flow: MultiScaleFlow, num_samples: int,
                   temperature: float = 1., seed=None) -> tf.Tensor:
   """[num_samples, H, W, C] uint8 samples of `flow` at `temperature`."""
-  dist = flow_distribution(flow, temperature, dtype=flow.image_dtype)
+  dist = flow_distribution(flow, temperature)
   return to_pixels(dist.sample(num_samples, seed=seed))
 
 

@@ -65,7 +65,7 @@ class FlowModel(tf_keras.Model):
     super().__init__(**kwargs)
     self.flow = flow
     self.dequantizer = dequantizer
-    self.distribution = flow_distribution(flow, dtype=flow.image_dtype)
+    self.distribution = flow_distribution(flow)
     self._num_bins = num_bins
     self._actnorms = [m for m in flow.submodules if isinstance(m, ActNorm)]
     self._loss_tracker = tf_keras.metrics.Mean(name='loss')
