@@ -132,7 +132,7 @@ def run_train(args) -> None:
       'model': args.model,
       'image_shape': list(images.image_shape),
       'seed': args.seed,
-      **{key: getattr(args, key) or default
+      **{key: default if getattr(args, key) is None else getattr(args, key)
          for key, default in model_defaults.items()},
   }
   config = {'flow': flow_config,
