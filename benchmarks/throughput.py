@@ -5,8 +5,10 @@ conv3x3-conv1x1-conv3x3 network of width W), half of the channels factored
 out after each level but the last with a conv3x3 conditional prior. Both
 train with Adam on the same batches in one process, interleaved, and the
 script prints images/s for a training step, `log_prob` and `sample` (median
-over rounds), the ratios, and each model's peak resident memory (measured in
-a child process per model, since both share this one).
+over rounds), the CPU time per batch summed over threads (steadier than wall
+time on a shared machine: it counts work, not waiting), the ratios, and each
+model's peak resident memory (measured in a child process per model, since
+both share this one).
 
   python benchmarks/throughput.py            # 28x28x1, L=2, K=8, W=128, batch 64
   python benchmarks/throughput.py --image 32,32,3 --levels 3 --steps 32 \\
@@ -29,6 +31,7 @@ import tfp_glow
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 KINDS = ('tfp_glow', 'tfp')
+STEPS = ('train', 'log_prob', 'sample')
 
 
 def build(kind: str, args):
@@ -76,16 +79,22 @@ class Runner:
     self.log_prob = tf.function(self.dist.log_prob, jit_compile=args.xla)
     self.sample = tf.function(lambda: self.dist.sample(len(batch)))
 
-  def images_per_second(self, step: str, seconds: float) -> float:
-    run = {'train': lambda: self.train(self.batch),
-           'log_prob': lambda: self.log_prob(self.batch),
-           'sample': self.sample}[step]
+  def step(self, name: str):
+    """The training, log_prob or sampling step as a callable."""
+    return {'train': lambda: self.train(self.batch),
+            'log_prob': lambda: self.log_prob(self.batch),
+            'sample': self.sample}[name]
+
+  def measure(self, step: str, seconds: float) -> tuple[float, float]:
+    """Images per second (wall) and CPU milliseconds per batch of `step`."""
+    run = self.step(step)
     run().numpy()   # traced (and warm) before timing
-    count, start = 0, time.perf_counter()
+    count, start, cpu_start = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - start < seconds:
       run().numpy()
       count += 1
-    return count * len(self.batch) / (time.perf_counter() - start)
+    cpu_ms = (time.process_time() - cpu_start) / count * 1000
+    return count * len(self.batch) / (time.perf_counter() - start), cpu_ms
 
 
 def peak_memory_mib(kind: str, args) -> float:
@@ -95,23 +104,34 @@ def peak_memory_mib(kind: str, args) -> float:
   return json.loads(result.stdout.strip().splitlines()[-1])['peak_mib']
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def config_parser(description: str) -> argparse.ArgumentParser:
+  """Arguments of the compared architecture, shared with profile_ops.py."""
+  parser = argparse.ArgumentParser(description=description)
   parser.add_argument('--image', default='28,28,1',
                       type=lambda s: tuple(int(d) for d in s.split(',')))
   parser.add_argument('--levels', type=int, default=2)
   parser.add_argument('--steps', type=int, default=8)
   parser.add_argument('--hidden', type=int, default=128)
   parser.add_argument('--batch', type=int, default=64)
+  parser.add_argument('--xla', action='store_true', help='jit_compile both')
+  return parser
+
+
+def random_batch(args) -> tf.Tensor:
+  """A dequantized batch of random 8-bit images of the configured shape."""
+  tf_keras.utils.set_random_seed(0)
+  return tfp_glow.uniform_dequantize(tf.random.stateless_uniform(
+      [args.batch, *args.image], [0, 0], maxval=256, dtype=tf.int32), [1, 1])
+
+
+def main():
+  parser = config_parser(__doc__.splitlines()[0])
   parser.add_argument('--rounds', type=int, default=3)
   parser.add_argument('--seconds', type=float, default=5.,
                       help='timing per model, step and round')
-  parser.add_argument('--xla', action='store_true', help='jit_compile both')
   parser.add_argument('--only', choices=KINDS, help=argparse.SUPPRESS)
   args = parser.parse_args()
-  tf_keras.utils.set_random_seed(0)
-  batch = tfp_glow.uniform_dequantize(tf.random.stateless_uniform(
-      [args.batch, *args.image], [0, 0], maxval=256, dtype=tf.int32), [1, 1])
+  batch = random_batch(args)
 
   if args.only:
     runner = Runner(args.only, args, batch)
@@ -135,14 +155,14 @@ def main():
   print('trainable parameters:', counts, 'relative difference: '
         f'{abs(counts["tfp_glow"] / counts["tfp"] - 1):.2%}')
   results = {kind: {} for kind in KINDS}
-  for step in ('train', 'log_prob', 'sample'):
+  cpu_ms = {kind: {} for kind in KINDS}
+  for step in STEPS:
     rounds = {kind: [] for kind in KINDS}
     for _ in range(args.rounds):            # interleaved
       for runner in runners:
-        rounds[runner.kind].append(
-            runner.images_per_second(step, args.seconds))
+        rounds[runner.kind].append(runner.measure(step, args.seconds))
     for kind in KINDS:
-      results[kind][step] = float(np.median(rounds[kind]))
+      results[kind][step], cpu_ms[kind][step] = np.median(rounds[kind], axis=0)
   for kind in KINDS:
     results[kind]['peak_mib'] = peak_memory_mib(kind, args)
 
@@ -153,10 +173,20 @@ def main():
     print(f'| {kind} | {r["train"]:.1f} | {r["log_prob"]:.1f} | '
           f'{r["sample"]:.1f} | {r["peak_mib"]:.0f} |')
   ratio = {step: results['tfp_glow'][step] / results['tfp'][step]
-           for step in ('train', 'log_prob', 'sample', 'peak_mib')}
+           for step in (*STEPS, 'peak_mib')}
   print(f'| ratio tfp_glow / tfp | {ratio["train"]:.2f}x | '
         f'{ratio["log_prob"]:.2f}x | {ratio["sample"]:.2f}x | '
         f'{ratio["peak_mib"]:.2f}x |')
+
+  print('\nCPU ms per batch, all threads (tfp / tfp_glow is the work saved):')
+  print('\n| | train | log_prob | sample |')
+  print('|---|---|---|---|')
+  for kind in KINDS:
+    print(f'| {kind} | ' + ' | '.join(
+        f'{cpu_ms[kind][step]:.1f}' for step in STEPS) + ' |')
+  print('| ratio tfp / tfp_glow | ' + ' | '.join(
+      f'{cpu_ms["tfp"][step] / cpu_ms["tfp_glow"][step]:.2f}x'
+      for step in STEPS) + ' |')
 
 
 if __name__ == '__main__':
