@@ -7,7 +7,7 @@ zero-initialised convolution, so a new coupling is the identity.
 import tensorflow as tf
 import tf_keras
 
-from tfp_glow.bijectors.actnorm import ActNorm
+from tfp_glow.bijectors.actnorm import ActNorm, initializing
 
 __all__ = ['GatedConvNet', 'GlowNet', 'ResNet', 'network_dtype']
 
@@ -36,7 +36,8 @@ class GlowNet(tf_keras.layers.Layer):
   The last convolution starts at zero, so a new coupling is the identity.
   The ActNorms are `tfp_glow.ActNorm` bijectors applied in their normalising
   (inverse) direction, so `data_dependent_init()` initialises them with the
-  rest of the flow.
+  rest of the flow. Once initialised, each ActNorm is folded into the
+  convolution before it, which then runs as one fused conv + bias + ReLU.
 
   #### References
 
@@ -68,16 +69,39 @@ class GlowNet(tf_keras.layers.Layer):
         output_channels, 3, padding='same', kernel_initializer='zeros',
         dtype=dtype)
 
+  def build(self, input_shape):
+    # The folded layers read the kernels without calling the conv layers.
+    self.conv_in.build(input_shape)
+    self.conv_hidden.build(
+        tf.TensorShape(input_shape)[:-1].concatenate(self.conv_in.filters))
+    super().build(input_shape)
+
   def call(self, inputs):
-    hidden = tf.nn.relu(self._normalise(self.norm_in, self.conv_in(inputs)))
-    hidden = tf.nn.relu(
-        self._normalise(self.norm_hidden, self.conv_hidden(hidden)))
+    hidden = self._conv_actnorm_relu(self.conv_in, self.norm_in, inputs)
+    hidden = self._conv_actnorm_relu(self.conv_hidden, self.norm_hidden,
+                                     hidden)
     return self.conv_out(hidden)
 
-  def _normalise(self, actnorm: ActNorm, hidden: tf.Tensor) -> tf.Tensor:
-    """ActNorm in its (variable) dtype, back in the compute dtype."""
-    return tf.cast(actnorm.inverse(tf.cast(hidden, actnorm.dtype)),
-                   self.compute_dtype)
+  def _conv_actnorm_relu(self, conv: tf_keras.layers.Conv2D,
+                         actnorm: ActNorm, x: tf.Tensor) -> tf.Tensor:
+    """relu(ActNorm^-1(conv(x))), the ActNorm folded into the convolution.
+
+    ```none
+    ActNorm^-1(x * K) = (x * K - shift) s = x * (K s) - shift s,
+    s = exp(-log_scale) per output channel
+    ```
+
+    While ActNorms initialise (`data_dependent_init()`) the unfolded form
+    runs, so that the ActNorm sees conv(x).
+    """
+    if initializing():
+      normalised = actnorm.inverse(tf.cast(conv(x), actnorm.dtype))
+      return tf.nn.relu(tf.cast(normalised, self.compute_dtype))
+    scale = tf.exp(-actnorm.log_scale)
+    kernel = conv.kernel * tf.cast(scale, self.compute_dtype)
+    bias = tf.cast(-actnorm.shift * scale, self.compute_dtype)
+    return tf.nn.relu(tf.nn.bias_add(
+        tf.nn.conv2d(x, kernel, 1, conv.padding.upper()), bias))
 
 
 def _conv(channels: int, kernel_size: int, dtype,

@@ -7,7 +7,7 @@ import tensorflow_probability as tfp
 
 from tfp_glow.bijectors.images import check_image, num_pixels
 
-__all__ = ['ActNorm', 'data_dependent_init']
+__all__ = ['ActNorm', 'data_dependent_init', 'initializing']
 
 _EPSILON = 1e-6
 _init_depth = 0  # > 0 while inside `data_dependent_init()`.
@@ -40,6 +40,11 @@ def data_dependent_init():
     yield
   finally:
     _init_depth -= 1
+
+
+def initializing() -> bool:
+  """True inside `data_dependent_init()`."""
+  return _init_depth > 0
 
 
 class ActNorm(tfp.bijectors.Bijector):
@@ -160,7 +165,7 @@ class ActNorm(tfp.bijectors.Bijector):
 
   def _inverse(self, y):
     check_image(y, self._num_channels, self.name)
-    if _init_depth:
+    if initializing():
       self.initialize(y)
     return (y - self._shift) * tf.exp(-self._log_scale)
 
