@@ -99,8 +99,10 @@ def test_log_prob_runs_the_network_once():
       coupling)
   graph = tf.function(dist.log_prob).get_concrete_function(
       tf.TensorSpec([None, 4, 4, 4])).graph
-  convolutions = [op for op in graph.get_operations() if op.type == 'Conv2D']
-  assert len(convolutions) == 3
+  # GlowNet: two 3x3 convolutions and the 1x1 layer as a matmul.
+  layers = [op.type for op in graph.get_operations()
+            if op.type in ('Conv2D', 'MatMul')]
+  assert sorted(layers) == ['Conv2D', 'Conv2D', 'MatMul']
 
 
 @pytest.mark.parametrize('kwargs, match', [
