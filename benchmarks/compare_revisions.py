@@ -50,9 +50,16 @@ class Revision:
     self.process = subprocess.Popen(
         [sys.executable, __file__, WORKER, *config], env=environment,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    library = json.loads(self.process.stdout.readline())['library']
-    if not pathlib.Path(library).is_relative_to(self.tree):
-      raise RuntimeError(f'{revision}: imported {library}, not the worktree')
+    try:
+      greeting = self.process.stdout.readline()
+      if not greeting:
+        raise RuntimeError(f'{revision}: the worker failed (see above)')
+      library = json.loads(greeting)['library']
+      if not pathlib.Path(library).is_relative_to(self.tree):
+        raise RuntimeError(f'{revision}: imported {library}, not the worktree')
+    except BaseException:
+      self.close()
+      raise
 
   def measure(self, step: str, seconds: float) -> list[float]:
     self.process.stdin.write(f'{step} {seconds}\n')
@@ -83,22 +90,19 @@ def main():
   if len(args.revisions) < 2 or not set(steps) <= set(STEPS):
     parser.error(f'give two or more revisions, and steps of {STEPS}')
   revisions = []
-  try:
-    with tempfile.TemporaryDirectory() as root:
-      try:
-        for index, revision in enumerate(args.revisions):
-          tree = pathlib.Path(root) / str(index)
-          revisions.append(Revision(revision, tree, sys.argv[1:]))
-        results = [{step: [] for step in steps} for _ in revisions]
-        for _ in range(args.rounds):
-          for step in steps:
-            for revision, result in zip(revisions, results, strict=True):
-              result[step].append(revision.measure(step, args.seconds))
-      finally:
-        for revision in revisions:
-          revision.close()
-  finally:
-    _git('worktree', 'prune')   # a worktree whose worker failed to start
+  with tempfile.TemporaryDirectory() as root:
+    try:
+      for index, revision in enumerate(args.revisions):
+        tree = pathlib.Path(root) / str(index)
+        revisions.append(Revision(revision, tree, sys.argv[1:]))
+      results = [{step: [] for step in steps} for _ in revisions]
+      for _ in range(args.rounds):
+        for step in steps:
+          for revision, result in zip(revisions, results, strict=True):
+            result[step].append(revision.measure(step, args.seconds))
+    finally:
+      for revision in revisions:
+        revision.close()
   print(f'image {args.image}, L={args.levels}, K={args.steps}, '
         f'W={args.hidden}, batch {args.batch}; median of {args.rounds} '
         f'rounds of {args.seconds} s\n')
