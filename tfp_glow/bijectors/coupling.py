@@ -40,37 +40,47 @@ class TanhLogScale(tf.Module):
 
 
 def _affine(params: tf.Tensor, restrict, log_scale_fn) -> tfp.bijectors.Bijector:
-  """y = x * exp(log_scale_fn(h)) + shift, [shift, h] = params."""
+  """Data -> latent (inverse): z = (x + shift) * exp(log_scale_fn(h)).
+
+  [shift, h] = params. The scale multiplies in the direction `log_prob`
+  runs, so a log-scale bounded above bounds the expansion there.
+  """
   shift, h = tf.split(params, 2, axis=-1)
-  return tfp.bijectors.Chain([
-      tfp.bijectors.Shift(restrict(shift)),
+  return tfp.bijectors.Invert(tfp.bijectors.Chain([
       tfp.bijectors.Scale(log_scale=restrict(log_scale_fn(h))),
-  ])
+      tfp.bijectors.Shift(restrict(shift)),
+  ]))
 
 
 def _additive(params: tf.Tensor, restrict, log_scale_fn) -> tfp.bijectors.Bijector:
-  """y = x + shift, shift = params."""
+  """Data -> latent (inverse): z = x + shift, shift = params."""
   del log_scale_fn  # Volume-preserving: no scale.
-  return tfp.bijectors.Shift(restrict(params))
+  return tfp.bijectors.Invert(tfp.bijectors.Shift(restrict(params)))
 
 
 class Coupling(tfp.bijectors.Bijector):
   """Affine or additive coupling [1, 2].
 
-  A mask splits x into a conditioning part x_a and an active part x_b:
+  A mask splits the data-side x into a conditioning part x_a and an active
+  part x_b. In the data -> latent direction (`inverse`, as `log_prob` runs
+  it), as in openai/glow's encoder and `tfb.Glow`:
 
   ```none
   h = network(x_a)
-  affine:    y_b = x_b * s + t,   [t, h_s] = h,  log s = log_scale_fn(h_s)
+  affine:    z_b = (x_b + t) * s,   [t, h_s] = h,  log s = log_scale_fn(h_s)
              (default s = sigmoid(h_s + 2) / sigmoid(2))
-  additive:  y_b = x_b + t,       t = h
-  y_a = x_a
-  log|det J| = sum(log s)  (affine),  0  (additive)
+  additive:  z_b = x_b + t,         t = h
+  z_a = x_a
+  log|det dz/dx| = sum(log s)  (affine),  0  (additive)
   ```
 
-  Glow's scale `sigmoid(h + 2)` is divided by `sigmoid(2)` so that `h = 0`
-  is the identity: with the default network's zero-initialised last layer a
-  new coupling is the identity, and the scale stays in (0, 1.135).
+  `forward` (latent -> data) is x_b = z_b / s - t. The scale multiplies in
+  the direction `log_prob` runs, so Glow's bound s < 1.135 bounds how much a
+  coupling can expand the data: the likelihood rewards expanding
+  near-constant regions (MNIST's background), and a scale that divided there
+  could grow without bound and diverge. Glow's `sigmoid(h + 2)` is divided by
+  `sigmoid(2)` so that `h = 0` is the identity: with the default network's
+  zero-initialised last layer a new coupling is the identity.
 
   Masks: `'channel'` is Glow's channel split (= RealNVP's channel-wise mask)
   and `'checkerboard'` is RealNVP's spatial mask; `parity` 0 or 1 selects
