@@ -113,3 +113,26 @@ def test_bad_num_samples():
   pixels, dist, _ = narrow_gaussian_pixels(num_images=2)
   with pytest.raises(ValueError, match='num_samples must be a positive int'):
     tfp_glow.log_likelihood_bound(dist, pixels, num_samples=0)
+
+
+def test_the_bound_and_bits_per_dim_use_one_number_of_bins():
+  """A density on [0, 1] over 16-level pixels: log P(k) = log p - D log 16."""
+  pixels = tf.constant([[0, 5], [15, 9]], shape=[1, 2, 2, 1])
+  uniform = tfd.Sample(tfd.Uniform(0., 1.), [2, 2, 1])
+  bound = tfp_glow.log_likelihood_bound(uniform, pixels, num_bins=16)
+  np.testing.assert_allclose(bound, [0.])   # every point of [0, 1]^4 alike
+  np.testing.assert_allclose(
+      tfp_glow.bits_per_dim(bound, [2, 2, 1], num_bins=16), [4.])
+  # FlowModel dequantizes with its num_bins: pixel 15 of 16 lies in
+  # [15/16, 1), where a new Glow's log p is within 4 nats of its value at the
+  # bin centre; (15 + u) / 256 would be 28 nats away.
+  model = tfp_glow.FlowModel(tfp_glow.Glow((8, 8, 1), num_levels=1,
+                                           num_steps_per_level=1,
+                                           hidden_channels=4), num_bins=16)
+  centre = model.distribution.log_prob(tf.fill([1, 8, 8, 1], 15.5 / 16))
+  log_likelihood = model.log_likelihood(tf.fill([64, 8, 8, 1], 15))
+  np.testing.assert_allclose(log_likelihood, tf.fill([64], centre[0]), atol=4.)
+  dequantizer = tfp_glow.VariationalDequantizer((8, 8, 1), num_couplings=1,
+                                                hidden_channels=4)
+  with pytest.raises(ValueError, match='built for 256 pixel values.*16'):
+    tfp_glow.log_likelihood_bound(uniform, pixels, dequantizer, num_bins=16)

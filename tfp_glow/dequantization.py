@@ -128,6 +128,10 @@ class VariationalDequantizer(tf.Module):
         tfd.Sample(tfd.Normal(tf.constant(0., dtype), 1.), image_shape),
         tfb.Chain([tfb.Sigmoid(), *self.couplings]))
 
+  @property
+  def num_bins(self) -> int:
+    return self._num_bins
+
   def dequantize(self, pixels: tf.Tensor, seed=None):
     """Samples x = (k + u) / num_bins with u ~ q(u | k); returns x, log q(u | k).
 
@@ -152,11 +156,13 @@ class VariationalDequantizer(tf.Module):
 
 def log_likelihood_bound(dist: tfd.Distribution, pixels: tf.Tensor,
                          dequantizer: VariationalDequantizer | None = None,
-                         num_samples: int = 1, seed=None) -> tf.Tensor:
+                         num_samples: int = 1, seed=None,
+                         num_bins: int = 256) -> tf.Tensor:
   """Importance-weighted bound on log P(k), as a density on [0, 1]^D.
 
   ```none
-  bound = log mean_n exp(log p(x_n) - log q(u_n | k)),   x_n = (k + u_n) / 256
+  bound = log mean_n exp(log p(x_n) - log q(u_n | k)),
+  x_n = (k + u_n) / num_bins
   ```
 
   with u uniform (log q = 0) when `dequantizer` is `None`. One sample is the
@@ -172,17 +178,28 @@ def log_likelihood_bound(dist: tfd.Distribution, pixels: tf.Tensor,
       Default value: 1.
     seed: optional stateless seed, a shape [2] integer tensor.
       Default value: `None`.
+    num_bins: Python `int`, the number of pixel values; a `dequantizer`
+      must have the same.
+      Default value: 256.
 
   Returns:
     [N] tensor of bounds.
+
+  Raises:
+    ValueError: for `num_samples` < 1, or a dequantizer built for another
+      number of pixel values.
   """
   if not isinstance(num_samples, int) or num_samples < 1:
     raise ValueError(f'num_samples must be a positive int, got {num_samples!r}.')
+  if dequantizer is not None and dequantizer.num_bins != num_bins:
+    raise ValueError(
+        f'the dequantizer is built for {dequantizer.num_bins} pixel values, '
+        f'the likelihood for num_bins={num_bins}.')
   pixels = tf.convert_to_tensor(pixels)
   # All samples in one batch, sample-major: [num_samples * N, H, W, C].
   repeated = tf.tile(pixels, [num_samples] + [1] * (pixels.shape.rank - 1))
   if dequantizer is None:
-    images, log_q = uniform_dequantize(repeated, seed), 0.
+    images, log_q = uniform_dequantize(repeated, seed, num_bins), 0.
   else:
     images, log_q = dequantizer.dequantize(repeated, seed)
   log_weights = tf.reshape(dist.log_prob(images) - log_q, [num_samples, -1])
