@@ -151,6 +151,18 @@ def test_mirrored_strategy_matches_one_device(mirrored_strategy):
   assert_same_weights(one, two, atol=2e-4)
 
 
+def test_every_replica_draws_its_own_dequantization_noise(mirrored_strategy):
+  with mirrored_strategy.scope():
+    model = tfp_glow.FlowModel(small_glow())
+  pixels = tf.fill([1, 8, 8, 1], 128)   # the same image on both replicas
+  per_replica = mirrored_strategy.run(tf.function(model.log_likelihood),
+                                      args=(pixels,))
+  first, second = mirrored_strategy.experimental_local_results(per_replica)
+  assert not np.allclose(first, second)
+  assert not np.allclose(model.log_likelihood(pixels),
+                         model.log_likelihood(pixels))
+
+
 @pytest.mark.parametrize('policy', ['mixed_bfloat16', 'mixed_float16'])
 def test_mixed_precision_keeps_log_dets_in_float32(policy):
   tf_keras.mixed_precision.set_global_policy(policy)

@@ -1,5 +1,6 @@
 """Keras training: a `tf_keras.Model` whose loss is the flow's NLL in bits/dim."""
 
+import numpy as np
 import tensorflow as tf
 import tf_keras
 
@@ -11,7 +12,14 @@ from tfp_glow.dequantization import (
 )
 from tfp_glow.models import MultiScaleFlow, flow_distribution
 
-__all__ = ['FlowModel', 'LinearWarmup']
+__all__ = ['DEFAULT_CLIP_NORM', 'DEFAULT_LEARNING_RATE', 'DEFAULT_WARMUP_STEPS',
+           'FlowModel', 'LinearWarmup', 'adam']
+
+# The command line's defaults, from a sweep on real MNIST digits
+# (BENCHMARKS.md, "Optimizer defaults").
+DEFAULT_LEARNING_RATE = 1e-3
+DEFAULT_WARMUP_STEPS = 100
+DEFAULT_CLIP_NORM = 50.
 
 
 class FlowModel(tf_keras.Model):
@@ -24,7 +32,9 @@ class FlowModel(tf_keras.Model):
 
   Integer inputs (8-bit pixels k, e.g. `uint8`) are dequantized: with
   uniform noise u (log q = 0), or with `dequantizer`, whose q(u | k) trains
-  with the flow. Floating inputs are taken as continuous images in [0, 1].
+  with the flow. The noise comes from the model's own `tf.random.Generator`
+  (seeded from NumPy's global generator, so `set_random_seed` fixes it);
+  under a distribution strategy each replica draws its own. Floating inputs are taken as continuous images in [0, 1].
   The data may be images or `(images, labels)`; labels are ignored.
 
   Keras runs each step under `tf.function` (`compile(jit_compile=True)` for
@@ -67,6 +77,8 @@ class FlowModel(tf_keras.Model):
     self.dequantizer = dequantizer
     self.distribution = flow_distribution(flow)
     self._num_bins = num_bins
+    # Created in the strategy's scope, it gives every replica its own stream.
+    self._noise = tf.random.Generator.from_seed(np.random.randint(2**31))
     self._actnorms = [m for m in flow.submodules if isinstance(m, ActNorm)]
     self._loss_tracker = tf_keras.metrics.Mean(name='loss')
     self._bits_tracker = tf_keras.metrics.Mean(name='bits_per_dim')
@@ -86,7 +98,10 @@ class FlowModel(tf_keras.Model):
     """Per-image log p(x) (nats on [0, 1]^D), a one-sample bound for pixels."""
     images = tf.convert_to_tensor(images)
     if images.dtype.is_integer:
-      return log_likelihood_bound(self.distribution, images, self.dequantizer)
+      return log_likelihood_bound(
+          self.distribution, images, self.dequantizer,
+          seed=self._noise.uniform_full_int([2], tf.int32),
+          num_bins=self._num_bins)
     return self.distribution.log_prob(tf.cast(images, self.flow.image_dtype))
 
   def call(self, images: tf.Tensor) -> tf.Tensor:
@@ -163,6 +178,19 @@ class LinearWarmup(tf_keras.optimizers.schedules.LearningRateSchedule):
   def get_config(self) -> dict:
     return {'learning_rate': self.learning_rate,
             'warmup_steps': self.warmup_steps}
+
+
+def adam(learning_rate: float = DEFAULT_LEARNING_RATE,
+         warmup_steps: int = DEFAULT_WARMUP_STEPS,
+         clip_norm: float | None = DEFAULT_CLIP_NORM
+         ) -> tf_keras.optimizers.Adam:
+  """Adam with a linear warmup (none for 0 steps) and global-norm clipping.
+
+  The defaults are the command line's, measured on real MNIST digits.
+  """
+  if warmup_steps:
+    learning_rate = LinearWarmup(learning_rate, warmup_steps)
+  return tf_keras.optimizers.Adam(learning_rate, global_clipnorm=clip_norm)
 
 
 def _all_reduce_sum(tensors: list) -> list:
