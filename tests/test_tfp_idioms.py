@@ -86,7 +86,7 @@ def test_keras_model_holding_the_distribution_fits_saves_and_restores(
     name, tmp_path):
   data = images(8)
   model = DensityModel(initialized(name)[1])
-  model.compile(tf_keras.optimizers.Adam(1e-2),
+  model.compile(tf_keras.optimizers.Adam(1e-3),
                 loss=lambda _, log_prob: -log_prob)
   assert refs(model.trainable_weights) == refs(model.dist.trainable_variables)
   before = model(data).numpy()
