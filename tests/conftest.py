@@ -1,8 +1,10 @@
-"""Test set-up: two logical CPUs for distribution strategies, fixed seeds."""
+"""Test set-up: two logical CPUs, fixed seeds, the 8x8 digits."""
 
+import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
+from sklearn.datasets import load_digits
 
 _cpu = tf.config.list_physical_devices('CPU')[0]
 tf.config.set_logical_device_configuration(
@@ -26,3 +28,10 @@ def mirrored_strategy():
   """
   tf.distribute.MirroredStrategy._collective_key_base += 100_000
   return tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+
+
+@pytest.fixture(scope='session')
+def digits() -> tf.Tensor:
+  """scikit-learn's 1,797 8x8 digits as 8-bit pixels [N, 8, 8, 1]."""
+  images = load_digits().images[..., None]
+  return tf.constant(np.round(images * 255 / 16), tf.int32)

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.test_models import digits
 from tfp_glow import cli
 
 SMALL_GLOW = ['--levels', '2', '--steps-per-level', '2', '--hidden-channels',
@@ -20,8 +19,8 @@ SMALL_GLOW = ['--levels', '2', '--steps-per-level', '2', '--hidden-channels',
 
 
 @pytest.fixture(scope='module')
-def digits_npz(tmp_path_factory):
-  pixels = digits().numpy()[..., 0].astype(np.uint8)
+def digits_npz(tmp_path_factory, digits):
+  pixels = digits.numpy()[..., 0].astype(np.uint8)
   path = tmp_path_factory.mktemp('data') / 'digits.npz'
   np.savez(path, x_train=pixels[:1500], x_test=pixels[1500:])
   return str(path)
@@ -131,6 +130,8 @@ def test_overwrite_replaces_only_with_consent(trained_run, digits_npz,
     (['evaluate'], 'new', r'run holds no run \(no config.json\)'),
     (['sample', '--output', '{tmp}/x.png', '--temperature', '0'], 'trained',
      '--temperature must be > 0'),
+    (['export', '--export-dir', '{tmp}/export', '--version', '0'], 'trained',
+     '--version must be >= 1'),
 ])
 def test_bad_input_is_one_line(args, run, message, trained_run, digits_npz,
                                tmp_path, capsys):
@@ -178,6 +179,17 @@ def test_killed_run_resumes_where_it_stopped(digits_npz, tmp_path):
           < float(rows[0]['bits_per_dim']) - 0.25)
   np.testing.assert_array_equal(
       read_png(os.path.join(out, 'samples', 'epoch_001.png')), first_grid)
+
+
+def test_internal_value_errors_are_not_reported_as_user_errors(
+    digits_npz, tmp_path, monkeypatch):
+  def fit(*args, **kwargs):
+    raise ValueError('an internal bug')
+
+  monkeypatch.setattr(cli.FlowModel, 'fit', fit)
+  with pytest.raises(ValueError, match='an internal bug'):
+    cli.main(['train', '--data', digits_npz, '--out', str(tmp_path / 'run'),
+              '--epochs', '1', *SMALL_GLOW])
 
 
 def test_command_line_errors_have_no_traceback(tmp_path):

@@ -5,7 +5,6 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from tests.test_models import digits
 from tfp_glow import data
 
 
@@ -31,8 +30,8 @@ def test_unknown_tfds_name():
 
 
 @pytest.fixture
-def digits_npz(tmp_path):
-  pixels = digits().numpy()[..., 0].astype(np.uint8)   # [N, 8, 8], as mnist.npz
+def digits_npz(tmp_path, digits):
+  pixels = digits.numpy()[..., 0].astype(np.uint8)   # [N, 8, 8], as mnist.npz
   path = tmp_path / 'digits.npz'
   np.savez(path, x_train=pixels[:1000], y_train=np.zeros(1000),
            x_test=pixels[1000:], y_test=np.zeros(797))

@@ -13,7 +13,6 @@ import tensorflow as tf
 import tf_keras
 
 import tfp_glow
-from tests.test_models import digits
 
 TOLERANCE = 1e-5
 # The `saved_model_cli` script, found without relying on PATH.
@@ -21,10 +20,10 @@ SAVED_MODEL_CLI = [sys.executable, '-m', 'tensorflow.python.tools.saved_model_cl
 
 
 @pytest.fixture(scope='module')
-def trained():
+def trained(digits):
   """A small Glow trained for a few steps on the digits, and the pixels."""
   tf_keras.utils.set_random_seed(0)
-  pixels = digits().numpy().astype(np.uint8)
+  pixels = digits.numpy().astype(np.uint8)
   model = tfp_glow.FlowModel(tfp_glow.Glow(
       (8, 8, 1), num_levels=2, num_steps_per_level=2, hidden_channels=16,
       seed=0))

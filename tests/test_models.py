@@ -5,37 +5,15 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras
-from sklearn.datasets import load_digits
 
 import tfp_glow
+from tests import registry
 from tests.bijector_checks import check_bijector
 
 tfd = tfp.distributions
 
 
-def small_glow(dtype=tf.float32, **kwargs):
-  options = {'num_levels': 2, 'num_steps_per_level': 1, 'hidden_channels': 8,
-             'seed': 0, 'dtype': dtype, **kwargs}
-  return tfp_glow.Glow((8, 8, 1), **options)
-
-
-def small_real_nvp(dtype=tf.float32, **kwargs):
-  return tfp_glow.RealNVP((8, 8, 1), hidden_channels=8, num_blocks=1,
-                          dtype=dtype, **kwargs)
-
-
-def small_simple_flow(dtype=tf.float32, **kwargs):
-  return tfp_glow.SimpleFlow((8, 8, 1), hidden_channels=8, dtype=dtype,
-                             **kwargs)
-
-
-def small_multi_scale_flow(dtype=tf.float32, **kwargs):
-  return tfp_glow.SimpleFlow((8, 8, 1), multi_scale=True, hidden_channels=8,
-                             dtype=dtype, **kwargs)
-
-
-SMALL_MODELS = [small_glow, small_real_nvp, small_simple_flow,
-                small_multi_scale_flow]
+models = pytest.mark.parametrize('name', sorted(registry.MODELS))
 
 
 def latents(flow, batch=2, dtype=tf.float64):
@@ -43,19 +21,9 @@ def latents(flow, batch=2, dtype=tf.float64):
                                     dtype=dtype)
 
 
-@pytest.mark.parametrize('make_flow, options', [
-    (small_glow, {}),
-    (small_glow, {'additive': True}),
-    (small_glow, {'permutation': 'plain'}),
-    (small_glow, {'permutation': 'reverse', 'use_split_prior': False,
-                  'learn_top': False}),
-    (small_glow, {'permutation': 'shuffle'}),
-    (small_real_nvp, {}),
-    (small_simple_flow, {}),
-    (small_multi_scale_flow, {}),
-])
-def test_model_invariants(make_flow, options):
-  flow = make_flow(tf.float64, **options)
+@models
+def test_model_invariants(name):
+  flow = registry.build(name, dtype=tf.float64)
   images = tf.random.stateless_uniform([2, 8, 8, 1], [5, 6], dtype=tf.float64)
   # Adam at 0.05 makes RealNVP's logits reach 1e2 in 3 steps on 2 images,
   # where the sigmoid saturates; 0.005 still moves every layer.
@@ -63,9 +31,9 @@ def test_model_invariants(make_flow, options):
                  learning_rate=0.005)
 
 
-@pytest.mark.parametrize('make_flow', SMALL_MODELS)
-def test_log_prob_sample_encode_and_decode_shapes(make_flow):
-  flow = make_flow()
+@models
+def test_log_prob_sample_encode_and_decode_shapes(name):
+  flow = registry.build(name)
   dist = tfp_glow.flow_distribution(flow)
   images = tf.random.uniform([3, 8, 8, 1])
   assert sum(flow.level_sizes) == 64
@@ -89,7 +57,7 @@ def test_glow_shapes_and_level_sizes():
 
 
 def test_every_glow_variable_gets_a_gradient_of_log_prob():
-  flow = small_glow()
+  flow = registry.build('glow')
   dist = tfp_glow.flow_distribution(flow)
   images = tf.random.stateless_uniform([8, 8, 8, 1], [0, 1])
   with tfp_glow.data_dependent_init():
@@ -103,9 +71,9 @@ def test_every_glow_variable_gets_a_gradient_of_log_prob():
   assert all(g is not None for g in gradients)
 
 
-@pytest.mark.parametrize('make_flow', SMALL_MODELS)
-def test_checkpoint_restores_identical_log_prob(make_flow, tmp_path):
-  flow = make_flow()
+@models
+def test_checkpoint_restores_identical_log_prob(name, tmp_path):
+  flow = registry.build(name)
   dist = tfp_glow.flow_distribution(flow)
   images = tf.random.stateless_uniform([4, 8, 8, 1], [0, 2])
   with tfp_glow.data_dependent_init():
@@ -113,7 +81,7 @@ def test_checkpoint_restores_identical_log_prob(make_flow, tmp_path):
   for variable in flow.trainable_variables:  # Moves zero-initialised layers.
     variable.assign_add(tf.random.normal(variable.shape, stddev=0.01))
   path = tf.train.Checkpoint(flow=flow).write(str(tmp_path / 'flow'))
-  restored = make_flow()
+  restored = registry.build(name)
   restored_dist = tfp_glow.flow_distribution(restored)
   restored_dist.log_prob(images)  # Builds the networks.
   assert not np.array_equal(restored_dist.log_prob(tf.identity(images)),
@@ -124,7 +92,7 @@ def test_checkpoint_restores_identical_log_prob(make_flow, tmp_path):
 
 
 def test_temperature_scales_the_base_per_level():
-  flow = small_glow()
+  flow = registry.build('glow')
   cold = tfp_glow.flow_distribution(flow, temperature=[0.5, 0.25])
   scale = cold.distribution.distribution.scale.numpy()
   np.testing.assert_array_equal(
@@ -160,18 +128,12 @@ def test_bad_model_arguments(model, kwargs, match):
     model(**kwargs)
 
 
-@pytest.mark.parametrize('make_flow', SMALL_MODELS)
+@models
 @pytest.mark.parametrize('shape', [(1, 7, 8, 1), (1, 8, 8, 3), (8, 8)])
-def test_wrong_image_shape_is_named(make_flow, shape):
-  dist = tfp_glow.flow_distribution(make_flow())
+def test_wrong_image_shape_is_named(name, shape):
+  dist = tfp_glow.flow_distribution(registry.build(name))
   with pytest.raises(ValueError, match=r'shape \[\.\.\., 8, 8, 1\]|rank 2'):
     dist.log_prob(tf.zeros(shape))
-
-
-def digits():
-  """scikit-learn's 1,797 8x8 digits as 8-bit pixels [N, 8, 8, 1]."""
-  images = load_digits().images[..., None]
-  return tf.constant(np.round(images * 255 / 16), tf.int32)
 
 
 @pytest.mark.parametrize('make_flow, steps', [
@@ -183,7 +145,7 @@ def digits():
     (lambda: tfp_glow.SimpleFlow((8, 8, 1), multi_scale=True,
                                  hidden_channels=16), 200),
 ], ids=['glow', 'real_nvp', 'simple_flow', 'multi_scale_flow'])
-def test_model_learns_digits(make_flow, steps):
+def test_model_learns_digits(make_flow, steps, digits):
   """Adam (batch 64, lr 2e-3) on uniformly dequantized 8x8 digits.
 
   Measured bits/dim on all 1,797 digits (2026-11-23, 2-core CPU):
@@ -193,7 +155,7 @@ def test_model_learns_digits(make_flow, steps):
     SimpleFlow multi-scale (16 ch)  21.66 -> 4.21 in 200 steps (~27 s)
   Glow has no logit preprocessing, so pixels at 0 and 1 cost it more.
   """
-  pixels = digits()
+  pixels = digits
   flow = make_flow()
   dist = tfp_glow.flow_distribution(flow)
   batches = iter(tf.data.Dataset.from_tensor_slices(pixels)
@@ -224,9 +186,9 @@ def test_model_learns_digits(make_flow, steps):
   assert float(tf.reduce_max(tf.abs(reconstruction - images))) < 1e-4
 
 
-@pytest.mark.parametrize('make_flow', SMALL_MODELS)
-def test_unknown_batch_size_keeps_the_static_image_shape(make_flow):
-  flow = make_flow()
+@models
+def test_unknown_batch_size_keeps_the_static_image_shape(name):
+  flow = registry.build(name)
   dist = tfp_glow.flow_distribution(flow)
 
   @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 1])])
@@ -242,18 +204,18 @@ def test_unknown_batch_size_keeps_the_static_image_shape(make_flow):
   assert decoded.shape.as_list() == samples.shape.as_list() == [None, 8, 8, 1]
 
 
-@pytest.mark.parametrize('make_flow', SMALL_MODELS)
-def test_nan_pixels_are_rejected(make_flow):
-  dist = tfp_glow.flow_distribution(make_flow())
+@models
+def test_nan_pixels_are_rejected(name):
+  dist = tfp_glow.flow_distribution(registry.build(name))
   images = tf.tensor_scatter_nd_update(
       tf.fill([2, 8, 8, 1], 0.5), [[1, 3, 4, 0]], [np.nan])
   with pytest.raises(tf.errors.InvalidArgumentError, match='NaN'):
     dist.log_prob(images)
 
 
-@pytest.mark.parametrize('make_flow', SMALL_MODELS)
-def test_pixels_outside_the_unit_interval_fail_under_validate_args(make_flow):
-  dist = tfp_glow.flow_distribution(make_flow(validate_args=True))
+@models
+def test_pixels_outside_the_unit_interval_fail_under_validate_args(name):
+  dist = tfp_glow.flow_distribution(registry.build(name, validate_args=True))
   assert dist.log_prob(tf.fill([1, 8, 8, 1], 1.)).shape == [1]
   with pytest.raises(tf.errors.InvalidArgumentError, match=r'in \[0, 1\]'):
     dist.log_prob(tf.fill([1, 8, 8, 1], 255.))

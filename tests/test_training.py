@@ -1,12 +1,15 @@
 """FlowModel: Keras fit/evaluate, ActNorm init, skipped steps, strategies."""
 
+import warnings
+
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
 
 import tfp_glow
-from tests.test_models import digits, small_glow, small_real_nvp
+from tests import registry
 
 LOG_PROB_TOLERANCE = 1e-5
 
@@ -34,8 +37,8 @@ def assert_same_weights(a, b, atol=0.):
     np.testing.assert_allclose(x, y, atol=atol)
 
 
-def test_fit_lowers_bits_per_dim_and_evaluate_matches_log_prob():
-  pixels = digits().numpy().astype(np.uint8)
+def test_fit_lowers_bits_per_dim_and_evaluate_matches_log_prob(digits):
+  pixels = digits.numpy().astype(np.uint8)
   train, test = pixels[:1500], pixels[1500:]
   model = tfp_glow.FlowModel(tfp_glow.Glow(
       (8, 8, 1), num_levels=2, num_steps_per_level=4, hidden_channels=32,
@@ -63,15 +66,15 @@ def test_fit_lowers_bits_per_dim_and_evaluate_matches_log_prob():
   np.testing.assert_allclose(model(images), direct, rtol=LOG_PROB_TOLERANCE)
 
 
-def test_a_variational_dequantizer_trains_with_the_flow():
+def test_a_variational_dequantizer_trains_with_the_flow(digits):
   dequantizer = tfp_glow.VariationalDequantizer((8, 8, 1), num_couplings=2,
                                                 hidden_channels=4)
-  model = tfp_glow.FlowModel(small_glow(), dequantizer=dequantizer)
+  model = tfp_glow.FlowModel(registry.build('glow'), dequantizer=dequantizer)
   assert len(model.trainable_variables) == (
       len(model.flow.trainable_variables)
       + len(dequantizer.trainable_variables))
   before = [v.numpy() for v in dequantizer.trainable_variables]
-  pixels = tf.cast(digits()[:16], tf.uint8)
+  pixels = tf.cast(digits[:16], tf.uint8)
   history = fit(model, [pixels[:8], pixels[8:]],
                 tf_keras.optimizers.Adam(1e-2))
   assert np.isfinite(history['bits_per_dim'][0])
@@ -81,7 +84,7 @@ def test_a_variational_dequantizer_trains_with_the_flow():
 
 def test_labels_are_ignored():
   images = continuous(1)
-  model = tfp_glow.FlowModel(small_glow())
+  model = tfp_glow.FlowModel(registry.build('glow'))
   model.compile(tf_keras.optimizers.SGD(0.))
   with_labels = model.evaluate(images, tf.range(8), return_dict=True,
                                verbose=0)
@@ -91,10 +94,10 @@ def test_labels_are_ignored():
 
 def test_actnorm_initialises_on_the_first_batch_only():
   first, second = continuous(1), continuous(2, low=0.4, high=0.6)
-  once = tfp_glow.FlowModel(small_glow())
+  once = tfp_glow.FlowModel(registry.build('glow'))
   fit(once, [first], tf_keras.optimizers.SGD(0.))
   tf_keras.utils.set_random_seed(0)
-  twice = tfp_glow.FlowModel(small_glow())
+  twice = tfp_glow.FlowModel(registry.build('glow'))
   fit(twice, [first, second], tf_keras.optimizers.SGD(0.))
   assert_same_weights(weights(once), weights(twice))
 
@@ -106,11 +109,11 @@ def test_actnorm_initialises_on_the_first_batch_only():
 
 
 def test_restored_model_does_not_initialise_again(tmp_path):
-  trained = tfp_glow.FlowModel(small_glow())
+  trained = tfp_glow.FlowModel(registry.build('glow'))
   fit(trained, [continuous(1)], tf_keras.optimizers.SGD(0.))
   trained.save_weights(str(tmp_path / 'weights'))
 
-  restored = tfp_glow.FlowModel(small_glow(seed=1))
+  restored = tfp_glow.FlowModel(registry.build('glow', seed=1))
   restored.load_weights(str(tmp_path / 'weights'))
   fit(restored, [continuous(2, low=0.4, high=0.6)], tf_keras.optimizers.SGD(0.))
   assert_same_weights(weights(trained), weights(restored))
@@ -118,10 +121,10 @@ def test_restored_model_does_not_initialise_again(tmp_path):
 
 def test_a_nonfinite_step_is_skipped_and_counted():
   good, bad = continuous(1), continuous(2, high=2.)  # logit(> 1) is NaN
-  skipping = tfp_glow.FlowModel(small_real_nvp())
+  skipping = tfp_glow.FlowModel(registry.build('real_nvp'))
   history = fit(skipping, [good, bad, good])
   tf_keras.utils.set_random_seed(0)
-  reference = tfp_glow.FlowModel(small_real_nvp())
+  reference = tfp_glow.FlowModel(registry.build('real_nvp'))
   fit(reference, [good, good])
   assert history['nonfinite_steps'] == [1.]
   assert np.isfinite(history['bits_per_dim'][0])
@@ -139,7 +142,7 @@ def test_mirrored_strategy_matches_one_device(mirrored_strategy):
   def train(strategy):
     tf_keras.utils.set_random_seed(0)
     with strategy.scope():
-      model = tfp_glow.FlowModel(small_glow())
+      model = tfp_glow.FlowModel(registry.build('glow'))
       history = fit(model, batches, tf_keras.optimizers.SGD(0.01))
     return history, weights(model)
 
@@ -153,7 +156,7 @@ def test_mirrored_strategy_matches_one_device(mirrored_strategy):
 
 def test_every_replica_draws_its_own_dequantization_noise(mirrored_strategy):
   with mirrored_strategy.scope():
-    model = tfp_glow.FlowModel(small_glow())
+    model = tfp_glow.FlowModel(registry.build('glow'))
   pixels = tf.fill([1, 8, 8, 1], 128)   # the same image on both replicas
   per_replica = mirrored_strategy.run(tf.function(model.log_likelihood),
                                       args=(pixels,))
@@ -167,7 +170,7 @@ def test_every_replica_draws_its_own_dequantization_noise(mirrored_strategy):
 def test_mixed_precision_keeps_log_dets_in_float32(policy):
   tf_keras.mixed_precision.set_global_policy(policy)
   try:
-    mixed = tfp_glow.FlowModel(small_glow())
+    mixed = tfp_glow.FlowModel(registry.build('glow'))
   finally:
     tf_keras.mixed_precision.set_global_policy('float32')
   networks = [m.network for m in mixed.flow.submodules
@@ -178,7 +181,7 @@ def test_mixed_precision_keeps_log_dets_in_float32(policy):
                 tf_keras.optimizers.Adam(1e-3))
   assert np.isfinite(history['bits_per_dim'][0])
 
-  reference = tfp_glow.FlowModel(small_glow())
+  reference = tfp_glow.FlowModel(registry.build('glow'))
   for mine, theirs in zip(reference.flow.variables, mixed.flow.variables):
     mine.assign(theirs)
   images = continuous(3)
@@ -190,10 +193,10 @@ def test_mixed_precision_keeps_log_dets_in_float32(policy):
 
 def test_jit_compile_trains_like_the_default():
   batches = [continuous(1), continuous(2)]
-  plain = tfp_glow.FlowModel(small_real_nvp())
+  plain = tfp_glow.FlowModel(registry.build('real_nvp'))
   fit(plain, batches)
   tf_keras.utils.set_random_seed(0)
-  xla = tfp_glow.FlowModel(small_real_nvp())
+  xla = tfp_glow.FlowModel(registry.build('real_nvp'))
   fit(xla, batches, jit_compile=True)
   assert_same_weights(weights(plain), weights(xla), atol=1e-4)
 
@@ -204,3 +207,27 @@ def test_linear_warmup():
                              [2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3, 1e-3])
   with pytest.raises(ValueError, match='warmup_steps must be >= 1, got 0'):
     tfp_glow.LinearWarmup(1e-3, 0)
+
+
+def test_float_pixels_outside_the_unit_interval_stop_fit():
+  model = tfp_glow.FlowModel(registry.build('glow'))
+  model.compile(tf_keras.optimizers.SGD(0.))
+  pixels = continuous(1) * 255.  # float32 pixels in [0, 255]
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match=r'pass uint8 pixels, or scale .* by 1/256'):
+    model.fit(pixels, epochs=1, verbose=0)
+
+
+def test_a_keras3_optimizer_is_a_type_error_that_names_tf_keras():
+  model = tfp_glow.FlowModel(registry.build('glow'))
+  with pytest.raises(TypeError, match='tf_keras.optimizers'):
+    model.compile(keras.optimizers.Adam(1e-3))
+
+
+def test_training_a_new_flow_does_not_warn_about_its_actnorms():
+  with warnings.catch_warnings():
+    warnings.simplefilter('error', tfp_glow.UninitializedActNormWarning)
+    model = tfp_glow.FlowModel(registry.build('glow'))
+    fit(model, [continuous(1)])
+  assert all(m.initialized.numpy() for m in model.flow.submodules
+             if isinstance(m, tfp_glow.ActNorm))

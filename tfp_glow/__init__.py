@@ -8,6 +8,7 @@ from tfp_glow.bijectors import (
     Invertible1x1Conv,
     Squeeze,
     TanhLogScale,
+    UninitializedActNormWarning,
     data_dependent_init,
     logit_preprocessing,
 )
@@ -37,6 +38,7 @@ __all__ = [
     'SimpleFlow',
     'Squeeze',
     'TanhLogScale',
+    'UninitializedActNormWarning',
     'VariationalDequantizer',
     'bits_per_dim',
     'data',

@@ -47,11 +47,16 @@ class CommandError(Exception):
   """A problem with the command's input, reported in one line."""
 
 
+# The input errors main reports in one line; any other error is a bug and
+# keeps its traceback.
+USER_ERRORS = (CommandError, data_lib.DataError, FileExistsError)
+
+
 def main(argv=None) -> int:
   args = _parser().parse_args(argv)
   try:
     args.run(args)
-  except (CommandError, ValueError, FileExistsError) as error:
+  except USER_ERRORS as error:
     print(f'tfp_glow {args.command}: error: {error}', file=sys.stderr)
     return 2
   return 0
@@ -199,6 +204,8 @@ def run_sample(args) -> None:
 
 
 def run_export(args) -> None:
+  if args.version is not None and args.version < 1:
+    raise CommandError(f'--version must be >= 1, got {args.version}.')
   model = _restore_model(args.out, _read_config(args.out))
   print(f'exported {export_saved_model(model, args.export_dir, args.version)}')
 
@@ -211,7 +218,11 @@ def _load_data(dataset, path, batch_size, seed=None) -> data_lib.ImageData:
 
 def _build_model(flow_config: dict) -> FlowModel:
   build, _ = MODELS[flow_config['model']]
-  return FlowModel(build(tuple(flow_config['image_shape']), flow_config))
+  try:  # The models check their sizes against the image shape.
+    flow = build(tuple(flow_config['image_shape']), flow_config)
+  except ValueError as error:
+    raise CommandError(str(error)) from error
+  return FlowModel(flow)
 
 
 def _prepare_run_directory(out: str, config: dict, overwrite: bool) -> None:

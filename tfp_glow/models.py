@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
+from tensorflow_probability.python.bijectors.chain import _Chain
 
 from tfp_glow import nets
 from tfp_glow.bijectors import (
@@ -12,6 +13,7 @@ from tfp_glow.bijectors import (
   Invertible1x1Conv,
   Squeeze,
 )
+from tfp_glow.bijectors.actnorm import warn_if_uninitialized
 from tfp_glow.bijectors.coupling import TanhLogScale
 from tfp_glow.bijectors.image_domain import ImageDomain
 from tfp_glow.bijectors.preprocessing import logit_preprocessing
@@ -50,7 +52,7 @@ def squeeze(shape, validate_args: bool) -> tuple[tfb.Bijector, tuple]:
   return step, tuple(step.inverse_event_shape(shape).as_list())
 
 
-class MultiScaleFlow(tfb.Chain):
+class MultiScaleFlow(_Chain):
   """A chain from a flat N(0, I) latent to images, factoring out per level.
 
   `level_fn(index, shape, is_last)` describes a level: it returns the
@@ -59,6 +61,16 @@ class MultiScaleFlow(tfb.Chain):
   (`split_prior` or N(0, I)), appends the top prior, and flattens.
   `level_sizes` gives the length of each level's slice of the latent, first
   factored-out level first, top last.
+
+  A flow is a `tf.Module` that owns its variables (and Keras layers), not a
+  `CompositeTensor`: it subclasses TFP's `_Chain`, the class `tfb.Chain`
+  itself returns for bijectors that are not composite tensors, because a
+  composite tensor is rebuilt from its constructor arguments and would lose
+  the variables. So any `tf.Module`, Keras layer or distribution that holds
+  the flow (`flow_distribution`, `tfd.TransformedDistribution`, `tfb.Invert`
+  all stay plain modules too) tracks its variables, and `tf.function` takes
+  the flow (or its distribution) as an argument by reference: one trace per
+  flow object.
   """
 
   def __init__(self, image_shape, num_levels: int, level_fn, split_prior_fn,
@@ -103,6 +115,20 @@ class MultiScaleFlow(tfb.Chain):
     """Length of each level's slice of the flat latent, top last."""
     return list(self._level_sizes)
 
+  def copy(self, **override_parameters_kwargs):
+    """Not supported: a copy built from the arguments would have new weights."""
+    del override_parameters_kwargs  # No copy shares or copies the weights.
+    name = type(self).__name__
+    raise NotImplementedError(
+        f'{name}.copy() would rebuild the flow from its constructor arguments '
+        'with new, untrained weights. Share the flow object itself, or build '
+        f'`{name}(**flow.parameters)` and restore the weights into it with '
+        '`tf.train.Checkpoint`.')
+
+  def _inverse(self, y, **kwargs):
+    warn_if_uninitialized(self)
+    return super()._inverse(y, **kwargs)
+
   def encode(self, images: tf.Tensor) -> tf.Tensor:
     """The flat latent of every level: `inverse(images)`."""
     return self.inverse(images)
@@ -125,7 +151,7 @@ class Glow(MultiScaleFlow):
   The factored-out half is normalised by a learned conditional prior (mean
   and log-scale from a zero-initialised conv of the kept half); the last
   level keeps all channels and its prior is learned (`learn_top`). All of it
-  is one `tfb.Chain`, so the base distribution is N(0, I) over the flat
+  is one chain of bijectors, so the base distribution is N(0, I) over the flat
   latent and `log_prob`/`sample` come from `tfd.TransformedDistribution`.
 
   #### Examples

@@ -4,7 +4,11 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from tfp_glow.bijectors.actnorm import ActNorm, data_dependent_init
+from tfp_glow.bijectors.actnorm import (
+    ActNorm,
+    data_dependent_init,
+    initialized_in_graph,
+)
 from tfp_glow.dequantization import (
     VariationalDequantizer,
     bits_per_dim,
@@ -86,9 +90,20 @@ class FlowModel(tf_keras.Model):
     # One trace of the pixel path creates every network's variables (the
     # flow's and the dequantizer's), so checkpoints and BackupAndRestore
     # restore at once, not deferred.
-    tf.function(self.call).get_concrete_function(
-        tf.TensorSpec([None, *flow.image_shape], tf.uint8))
+    with initialized_in_graph():
+      tf.function(self.call).get_concrete_function(
+          tf.TensorSpec([None, *flow.image_shape], tf.uint8))
     self.built = True
+
+  def compile(self, optimizer='rmsprop', **kwargs):
+    """`tf_keras.Model.compile`; a Keras 3 optimizer is a TypeError."""
+    if type(optimizer).__module__.split('.')[0] == 'keras':
+      raise TypeError(
+          f'FlowModel is a tf_keras (Keras 2) model and can not use the Keras 3 '
+          f'optimizer {type(optimizer).__name__} (`tf.keras` and `keras` are '
+          'Keras 3): pass a `tf_keras.optimizers` optimizer, or train with a '
+          '`tf.GradientTape` over `dist.trainable_variables` and any optimizer.')
+    super().compile(optimizer, **kwargs)
 
   @property
   def metrics(self) -> list:
@@ -102,7 +117,8 @@ class FlowModel(tf_keras.Model):
           self.distribution, images, self.dequantizer,
           seed=self._noise.uniform_full_int([2], tf.int32),
           num_bins=self._num_bins)
-    return self.distribution.log_prob(tf.cast(images, self.flow.image_dtype))
+    return self.distribution.log_prob(_unit_images(images,
+                                                   self.flow.image_dtype))
 
   def call(self, images: tf.Tensor) -> tf.Tensor:
     """Per-image bits/dim of `images` (8-bit pixels or images in [0, 1])."""
@@ -110,6 +126,10 @@ class FlowModel(tf_keras.Model):
                         self._num_bins)
 
   def train_step(self, data):
+    with initialized_in_graph():  # The first step initialises the ActNorms.
+      return self._train_step(data)
+
+  def _train_step(self, data):
     images, _, _ = tf_keras.utils.unpack_x_y_sample_weight(data)
     _on_every_replica_if(self._needs_init(), self._initialize, images)
     # mixed_float16: Keras's compile wraps the optimizer in a loss scaler.
@@ -191,6 +211,20 @@ def adam(learning_rate: float = DEFAULT_LEARNING_RATE,
   if warmup_steps:
     learning_rate = LinearWarmup(learning_rate, warmup_steps)
   return tf_keras.optimizers.Adam(learning_rate, global_clipnorm=clip_norm)
+
+
+def _unit_images(images: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
+  """Float `images` in `dtype`, asserted to lie in [0, 1]."""
+  message = ('FlowModel takes 8-bit pixels as an integer dtype (e.g. uint8) '
+             'or float images in [0, 1]: pass uint8 pixels, or scale float '
+             'pixels in [0, 255] by 1/256.')
+  images = tf.cast(images, dtype)
+  with tf.control_dependencies([
+      tf.debugging.assert_greater_equal(images, tf.zeros([], dtype),
+                                        message=message),
+      tf.debugging.assert_less_equal(images, tf.ones([], dtype),
+                                     message=message)]):
+    return tf.identity(images)
 
 
 def _all_reduce_sum(tensors: list) -> list:

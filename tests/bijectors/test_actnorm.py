@@ -1,9 +1,13 @@
+import threading
+import warnings
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import tfp_glow
 from tests.bijector_checks import check_bijector, tiny_images
+from tfp_glow.bijectors.actnorm import initializing
 
 
 def test_invariants():
@@ -104,3 +108,28 @@ def test_bad_shapes(shape, match):
 def test_integer_input_is_rejected():
   with pytest.raises((TypeError, ValueError), match='dtype.*int32'):
     tfp_glow.ActNorm(3).forward(tf.zeros([1, 4, 4, 3], tf.int32))
+
+
+def test_the_init_context_belongs_to_its_thread():
+  seen = []
+  with tfp_glow.data_dependent_init():
+    thread = threading.Thread(target=lambda: seen.append(initializing()))
+    thread.start()
+    thread.join()
+    assert initializing()
+  assert seen == [False]
+  assert not initializing()
+
+
+def test_an_uninitialised_actnorm_warns_once_outside_the_init_context():
+  actnorm = tfp_glow.ActNorm(3)
+  with pytest.warns(tfp_glow.UninitializedActNormWarning,
+                    match="1 of 1 ActNorms of 'act_norm'"):
+    actnorm.inverse(data())
+  with warnings.catch_warnings():
+    warnings.simplefilter('error')
+    actnorm.inverse(data(seed=1))
+    initialised = tfp_glow.ActNorm(3)
+    with tfp_glow.data_dependent_init():
+      initialised.inverse(data())
+    initialised.inverse(data(seed=1))

@@ -1,6 +1,10 @@
 """Glow and RealNVP bijectors over NHWC images (events of shape [H, W, C])."""
 
-from tfp_glow.bijectors.actnorm import ActNorm, data_dependent_init
+from tfp_glow.bijectors.actnorm import (
+    ActNorm,
+    UninitializedActNormWarning,
+    data_dependent_init,
+)
 from tfp_glow.bijectors.coupling import Coupling, TanhLogScale
 from tfp_glow.bijectors.invertible_conv import Invertible1x1Conv
 from tfp_glow.bijectors.permutations import ChannelPermutation
@@ -14,6 +18,7 @@ __all__ = [
     'Invertible1x1Conv',
     'Squeeze',
     'TanhLogScale',
+    'UninitializedActNormWarning',
     'data_dependent_init',
     'logit_preprocessing',
 ]

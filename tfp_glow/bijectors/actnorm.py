@@ -1,19 +1,43 @@
 """ActNorm: per-channel affine map with data-dependent initialisation."""
 
 import contextlib
+import contextvars
+import warnings
 
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_glow.bijectors.images import check_image, num_pixels
 
-__all__ = ['ActNorm', 'data_dependent_init', 'initializing']
+__all__ = [
+    'ActNorm',
+    'UninitializedActNormWarning',
+    'data_dependent_init',
+    'initialized_in_graph',
+    'initializing',
+    'warn_if_uninitialized',
+]
 
 _EPSILON = 1e-6
-_init_depth = 0  # > 0 while inside `data_dependent_init()`.
+_INIT, _IN_GRAPH = 'init', 'in_graph'
+# What the current thread / context does with uninitialised ActNorms: None
+# (warn), _INIT (initialise from data) or _IN_GRAPH (the caller initialises).
+_init_mode = contextvars.ContextVar('tfp_glow_actnorm_init', default=None)
+
+
+class UninitializedActNormWarning(UserWarning):
+  """An ActNorm that nothing initialised ran as the identity."""
 
 
 @contextlib.contextmanager
+def _mode(mode: str):
+  token = _init_mode.set(mode)
+  try:
+    yield
+  finally:
+    _init_mode.reset(token)
+
+
 def data_dependent_init():
   """Context in which every uninitialised ActNorm initialises from data.
 
@@ -22,7 +46,9 @@ def data_dependent_init():
   `initialized` flag is still `False`. Already initialised ActNorms (for
   example restored from a checkpoint) are left alone. Works eagerly, inside
   `tf.function` (trace the function inside the context) and inside
-  `strategy.run` (statistics are averaged over replicas).
+  `strategy.run` (statistics are averaged over replicas; enter the context
+  inside the replica function: the state is a `contextvars.ContextVar`,
+  private to each thread and context, and replica threads start without it).
 
   The context only affects new computations: a batch whose inverse the
   bijector cache already holds is not recomputed, so pass a fresh tensor.
@@ -34,17 +60,57 @@ def data_dependent_init():
     dist.log_prob(first_batch)
   ```
   """
-  global _init_depth
-  _init_depth += 1
-  try:
-    yield
-  finally:
-    _init_depth -= 1
+  return _mode(_INIT)
+
+
+def initialized_in_graph():
+  """Context of a computation that initialises its ActNorms before use.
+
+  `FlowModel`'s train step initialises the flow under a `tf.cond` on the
+  `initialized` flags, so tracing it on a new flow is no missed step:
+  `warn_if_uninitialized` stays silent inside this context.
+  """
+  return _mode(_IN_GRAPH)
 
 
 def initializing() -> bool:
-  """True inside `data_dependent_init()`."""
-  return _init_depth > 0
+  """True inside `data_dependent_init()` (in this thread / context)."""
+  return _init_mode.get() == _INIT
+
+
+def warn_if_uninitialized(bijector: tfp.bijectors.Bijector) -> None:
+  """Warns once if some ActNorms of `bijector` were never initialised.
+
+  Called when data runs through `bijector.inverse` (the `log_prob`
+  direction) outside `data_dependent_init()`: eagerly, or at trace time in
+  a `tf.function` (the flags are read outside the graph). An uninitialised
+  ActNorm is the identity, so the flow still computes a density, but not
+  the model Glow describes. Each bijector (a whole flow, or one ActNorm) is
+  checked until its first check that finds every flag set or warns.
+
+  Warns:
+    UninitializedActNormWarning: filter it with
+      `warnings.simplefilter('ignore', UninitializedActNormWarning)`.
+  """
+  if _init_mode.get() is not None or getattr(
+      bijector, '_actnorms_checked', False):
+    return
+  actnorms = [m for m in (bijector, *bijector.submodules)
+              if isinstance(m, ActNorm)]
+  with tf.init_scope():
+    if not tf.executing_eagerly():  # A TF1 graph: no values to read yet.
+      return
+    missing = sum(not bool(a.initialized.numpy()) for a in actnorms)
+  for module in (bijector, *actnorms):
+    module._actnorms_checked = True  # pylint: disable=protected-access
+  if missing:
+    warnings.warn(
+        f'{missing} of {len(actnorms)} ActNorms of {bijector.name!r} are not '
+        'initialised and run as the identity. Initialise them from data '
+        'first: run `log_prob` on a first batch inside '
+        '`tfp_glow.data_dependent_init()`, call `ActNorm.initialize`, or '
+        'train with `tfp_glow.FlowModel`, which does it.',
+        UninitializedActNormWarning, stacklevel=2)
 
 
 class ActNorm(tfp.bijectors.Bijector):
@@ -60,8 +126,10 @@ class ActNorm(tfp.bijectors.Bijector):
   `inverse(y)` is zero-mean with unit variance per channel [1], and sets the
   non-trainable `initialized` flag, which checkpoints save. A new ActNorm is
   the identity; nothing initialises it implicitly: run `initialize` or a
-  `log_prob` inside `data_dependent_init()`. `forward` and `sample` never
-  initialise, so latents can not leak into the parameters.
+  `log_prob` inside `data_dependent_init()`. Its `inverse` outside that
+  context warns once (`UninitializedActNormWarning`) while it is still
+  uninitialised. `forward` and `sample` never initialise, so latents can not
+  leak into the parameters.
 
   #### Examples
 
@@ -167,6 +235,7 @@ class ActNorm(tfp.bijectors.Bijector):
     check_image(y, self._num_channels, self.name)
     if initializing():
       self.initialize(y)
+    warn_if_uninitialized(self)
     return (y - self._shift) * tf.exp(-self._log_scale)
 
   def _forward_log_det_jacobian(self, x):
