@@ -62,18 +62,25 @@ def test_only_the_active_part_changes(mask, parity, additive):
   assert np.all(y[:, ~kept] != x.numpy()[:, ~kept])
 
 
-def test_glow_scale_is_sigmoid_over_sigmoid_2():
+def test_glow_scale_multiplies_in_the_data_to_latent_direction():
+  """inverse: z_b = (x_b + t) * sigmoid(h + 2) / sigmoid(2), as log_prob runs.
+
+  The log-det that log_prob adds (ildj) is then at most log(1 / sigmoid(2))
+  per element, whatever the network says: a coupling can not expand data
+  without bound.
+  """
   # Channel 0 conditions and is fed back as h; shift is 0.
   coupling = tfp_glow.Coupling(
       2, network=lambda c: tf.concat([tf.zeros_like(c), c], -1))
   h = tf.constant([-1e4, -1., 0., 1e4])
-  x = tf.reshape(tf.stack([h, tf.ones_like(h)], -1), [4, 1, 1, 2])
+  y = tf.reshape(tf.stack([h, tf.ones_like(h)], -1), [4, 1, 1, 2])
   log_scale = np.logaddexp(0., -2.) - np.logaddexp(0., -(h + 2.))
   np.testing.assert_allclose(
-      coupling.forward(x)[:, 0, 0, 1], np.exp(log_scale), rtol=1e-6)
-  np.testing.assert_allclose(
-      coupling.forward_log_det_jacobian(x, 3), log_scale, rtol=1e-6, atol=1e-6)
-  assert coupling.forward_log_det_jacobian(x, 3)[2] == 0.
+      coupling.inverse(y)[:, 0, 0, 1], np.exp(log_scale), rtol=1e-6)
+  ildj = coupling.inverse_log_det_jacobian(y, 3)
+  np.testing.assert_allclose(ildj, log_scale, rtol=1e-6, atol=1e-6)
+  assert ildj[2] == 0.
+  assert np.all(ildj <= np.logaddexp(0., -2.) + 1e-6)
 
 
 def test_custom_network_is_used():
