@@ -1,0 +1,54 @@
+"""The command line's optimizer defaults, swept on real MNIST digits.
+
+Trains tfp_glow's Glow (the loop of `quality.py`) for a fixed number of
+steps with each Adam configuration (learning rate x warmup x global-norm
+clipping) and prints test bits/dim at a few step counts, the non-finite
+steps and the largest loss.
+
+  python benchmarks/optimizer_sweep.py                 # Glow 2 x 4, width 64
+  python benchmarks/optimizer_sweep.py --steps 8 --width 128 --max-steps 600
+"""
+
+import argparse
+import itertools
+
+import tensorflow as tf
+
+import tfp_glow
+from quality import bits_at_step, run
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--learning-rates', default='5e-4,1e-3,2e-3,3e-3')
+  parser.add_argument('--warmups', default='0,100')
+  parser.add_argument('--clip-norms', default='0,50')
+  parser.add_argument('--max-steps', type=int, default=300)
+  parser.add_argument('--eval-every', type=int, default=50)
+  parser.add_argument('--levels', type=int, default=2)
+  parser.add_argument('--steps', type=int, default=4, help='Glow K')
+  parser.add_argument('--width', type=int, default=64)
+  args = parser.parse_args()
+  args.seconds = float('inf')
+  (train, _), (test, _) = tfp_glow.data.mnist_5k()
+  grid = list(itertools.product(
+      [float(x) for x in args.learning_rates.split(',')],
+      [int(x) for x in args.warmups.split(',')],
+      [float(x) for x in args.clip_norms.split(',')]))
+  marks = [m for m in (100, 200, 300, 600, 1000) if m <= args.max_steps]
+  print(f'TF {tf.__version__}; Glow {args.levels} x {args.steps}, width '
+        f'{args.width}; {args.max_steps} steps of 64 mnist_5k digits\n\n'
+        '| learning rate | warmup | clip | ' +
+        ' | '.join(f'test bits/dim @{m}' for m in marks) +
+        ' | non-finite steps |\n|---|---|---|' + '---|' * (len(marks) + 1))
+  for learning_rate, warmup, clip in grid:
+    r = run('glow', args, train, test, {
+        'learning_rate': learning_rate, 'warmup_steps': warmup,
+        'clip_norm': clip or None})
+    print(f'| {learning_rate:g} | {warmup} | {clip or "none"} | ' +
+          ' | '.join(f'{bits_at_step(r["curve"], m):.3f}' for m in marks) +
+          f' | {r["nonfinite"]} |', flush=True)
+
+
+if __name__ == '__main__':
+  main()
