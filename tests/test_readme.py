@@ -80,7 +80,7 @@ def test_the_main_job_command_is_a_valid_train_command():
   command = re.search(r'```bash\n(.*tfp_glow train.*)\n```', README).group(1)
   args = cli._parser().parse_args(command.split('python -m tfp_glow ')[1].split())
   assert args.run is cli.run_train
-  assert (args.model, args.dataset) == ('glow', 'mnist')
+  assert (args.model, args.dataset) == ('glow', 'mnist_5k')   # offline
 
 
 @pytest.fixture(scope='module')

@@ -5,8 +5,8 @@ scale can expand without bound in the direction `log_prob` runs diverges
 within tens of steps. Each model of the registry trains for `STEPS` steps on
 the 4,500 training digits of `tfp_glow.data.mnist_5k` with the command
 line's optimizer (`tfp_glow.training.adam()`) at its default learning rate
-and at 3x, through `FlowModel.fit` (with uniform and with variational
-dequantization) and through a plain TFP loop over `dist.log_prob`: every
+and at 3x, through `FlowModel.fit` (and with a variational dequantizer) and
+through a plain TFP loop over `dist.log_prob`: every
 loss stays finite, no step is skipped, and the loss goes down. Networks are
 narrow (width 8, one step per Glow level): stability does not depend on
 width, and the suite must stay fast.
@@ -45,21 +45,30 @@ def assert_stable(losses):
   assert last.mean() < first.mean() - 0.2, (first, last)
 
 
-@pytest.mark.parametrize('dequantizer', [False, True],
-                         ids=['uniform', 'variational'])
-@pytest.mark.parametrize('learning_rate', LEARNING_RATES)
-@pytest.mark.parametrize('name', registry.MODELS)
-def test_fit_is_stable(name, learning_rate, dequantizer, mnist_batches):
-  model = tfp_glow.FlowModel(
-      build(name),
-      dequantizer=tfp_glow.VariationalDequantizer(
-          (28, 28, 1), num_couplings=2, hidden_channels=4)
-      if dequantizer else None)
-  model.compile(training.adam(LEARNING_RATES[learning_rate]))
-  history = model.fit(mnist_batches, epochs=STEPS // STEPS_PER_EPOCH,
+def fit(model, learning_rate, batches):
+  """`STEPS` steps of `model.fit`; checks them, returns bits/dim per epoch."""
+  model.compile(training.adam(learning_rate))
+  history = model.fit(batches, epochs=STEPS // STEPS_PER_EPOCH,
                       steps_per_epoch=STEPS_PER_EPOCH, verbose=0).history
   assert history['nonfinite_steps'] == [0.] * len(history['loss'])
   assert_stable(history['bits_per_dim'])
+
+
+@pytest.mark.parametrize('learning_rate', LEARNING_RATES)
+@pytest.mark.parametrize('name', registry.MODELS)
+def test_fit_is_stable(name, learning_rate, mnist_batches):
+  fit(tfp_glow.FlowModel(build(name)), LEARNING_RATES[learning_rate],
+      mnist_batches)
+
+
+@pytest.mark.parametrize('name', ['glow', 'real_nvp'])
+def test_fit_with_a_variational_dequantizer_is_stable(name, mnist_batches):
+  """At 3x the default learning rate, the harder of the two; a dequantizer is
+  a training choice, not a model, so two models stand for the registry."""
+  dequantizer = tfp_glow.VariationalDequantizer(
+      (28, 28, 1), num_couplings=2, hidden_channels=4)
+  fit(tfp_glow.FlowModel(build(name), dequantizer=dequantizer),
+      LEARNING_RATES['3x'], mnist_batches)
 
 
 @pytest.mark.parametrize('learning_rate', LEARNING_RATES)
