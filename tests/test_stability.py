@@ -6,9 +6,9 @@ within tens of steps. Each model of the registry trains for `STEPS` steps on
 the 4,500 training digits of `tfp_glow.data.mnist_5k` with the command
 line's optimizer (`tfp_glow.training.adam()`) at its default learning rate
 and at 3x, through `FlowModel.fit` (and with a variational dequantizer) and
-through a plain TFP loop over `dist.log_prob`: every
-loss stays finite, no step is skipped, and the loss goes down. Networks are
-narrow (width 8, one step per Glow level): stability does not depend on
+through a plain TFP loop over `dist.log_prob`: every loss stays finite, no
+step is skipped, the loss goes down, and the trained flow still reconstructs
+test digits within 1e-4 (float32). Networks are narrow (width 8, one step per Glow level): stability does not depend on
 width, and the suite must stay fast.
 """
 
@@ -54,17 +54,20 @@ def fit(model, learning_rate, batches):
   assert_stable(history['bits_per_dim'])
 
 
-@pytest.mark.parametrize('learning_rate', LEARNING_RATES)
 @pytest.mark.parametrize('name', registry.MODELS)
-def test_fit_is_stable(name, learning_rate, mnist_batches):
-  fit(tfp_glow.FlowModel(build(name)), LEARNING_RATES[learning_rate],
-      mnist_batches)
+def test_fit_is_stable(name, mnist_batches):
+  """At 3x the default learning rate; `test_tfp_loop_is_stable` runs both.
+
+  Keras's trace of `FlowModel`'s step costs about 20 s per model on 2 cores,
+  so `fit` runs the harder rate only, to keep the suite under 25 minutes.
+  """
+  fit(tfp_glow.FlowModel(build(name)), LEARNING_RATES['3x'], mnist_batches)
 
 
-@pytest.mark.parametrize('name', ['glow', 'real_nvp'])
+@pytest.mark.parametrize('name', ['glow'])
 def test_fit_with_a_variational_dequantizer_is_stable(name, mnist_batches):
-  """At 3x the default learning rate, the harder of the two; a dequantizer is
-  a training choice, not a model, so two models stand for the registry."""
+  """At 3x the default learning rate. A dequantizer is a training choice,
+  not a model, and its 28x28 networks make this the slowest test."""
   dequantizer = tfp_glow.VariationalDequantizer(
       (28, 28, 1), num_couplings=2, hidden_channels=4)
   fit(tfp_glow.FlowModel(build(name), dequantizer=dequantizer),
@@ -90,3 +93,8 @@ def test_tfp_loop_is_stable(name, learning_rate, mnist_batches):
     return tfp_glow.bits_per_dim(-loss, [28, 28, 1])
 
   assert_stable([float(train_step(next(batches))) for _ in range(STEPS)])
+  # The trained flow still inverts: float32 round trip on real test digits.
+  _, (test, _) = tfp_glow.data.mnist_5k()
+  images = tfp_glow.uniform_dequantize(test[:64], seed=[0, 0])
+  reconstruction = flow.forward(tf.identity(flow.inverse(tf.identity(images))))
+  assert float(tf.reduce_max(tf.abs(reconstruction - images))) < 1e-4

@@ -21,8 +21,8 @@ __all__ = ['DEFAULT_CLIP_NORM', 'DEFAULT_LEARNING_RATE', 'DEFAULT_WARMUP_STEPS',
 
 # The command line's defaults, from a sweep on real MNIST digits
 # (BENCHMARKS.md, "Optimizer defaults").
-DEFAULT_LEARNING_RATE = 3e-3
-DEFAULT_WARMUP_STEPS = 0
+DEFAULT_LEARNING_RATE = 1e-3
+DEFAULT_WARMUP_STEPS = 100
 DEFAULT_CLIP_NORM = 50.
 
 
