@@ -1,4 +1,4 @@
-"""Named Glow recipes: size and optimizer settings of a published model.
+"""Named Glow recipes: a Glow's size and its training settings.
 
 ```python
 preset = tfp_glow.presets.PRESETS['glow_cifar10']
@@ -78,9 +78,9 @@ PRESETS = {
         description=(
             'The Glow paper\'s CIFAR-10 model (Kingma & Dhariwal 2018, '
             'openai/glow: --n_level 3 --depth 32 --width 512 --flow_coupling '
-            '1 (affine) --learntop --lr 0.001, 8 GPUs x 64 images, 10 '
-            'warmup epochs of 98 steps): 3.35 bits/dim.'),
+            '1 (affine) --learntop --lr 0.001, 8 GPUs x 64 images, a linear '
+            'warmup over 10 epochs of 50,000 images): 3.35 bits/dim.'),
         dataset='cifar10', levels=3, steps_per_level=32, hidden_channels=512,
-        batch_size=512, learning_rate=1e-3, warmup_steps=980,
+        batch_size=512, learning_rate=1e-3, warmup_steps=977,
         target_bits_per_dim=3.35),
 }
