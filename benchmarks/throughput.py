@@ -87,14 +87,22 @@ class Runner:
 
   def measure(self, step: str, seconds: float) -> tuple[float, float]:
     """Images per second (wall) and CPU milliseconds per batch of `step`."""
-    run = self.step(step)
-    run().numpy()   # traced (and warm) before timing
-    count, start, cpu_start = 0, time.perf_counter(), time.process_time()
-    while time.perf_counter() - start < seconds:
-      run().numpy()
-      count += 1
-    cpu_ms = (time.process_time() - cpu_start) / count * 1000
-    return count * len(self.batch) / (time.perf_counter() - start), cpu_ms
+    return measure(self.step(step), len(self.batch), seconds)
+
+
+def measure(run, batch_size: int, seconds: float) -> tuple[float, float]:
+  """Images per second (wall) and CPU milliseconds per call of `run`.
+
+  `run()` returns a tensor (TF or PyTorch) whose `.numpy()` waits for the
+  step to finish. The first call (tracing, warm-up) is not timed.
+  """
+  run().numpy()
+  count, start, cpu_start = 0, time.perf_counter(), time.process_time()
+  while time.perf_counter() - start < seconds:
+    run().numpy()
+    count += 1
+  cpu_ms = (time.process_time() - cpu_start) / count * 1000
+  return count * batch_size / (time.perf_counter() - start), cpu_ms
 
 
 def peak_memory_mib(kind: str, args) -> float:

@@ -76,6 +76,30 @@ def test_keras_model_example_trains_and_saves_the_flow(tmp_path, monkeypatch):
   assert tf.train.list_variables(str(tmp_path / 'density_model' / 'weights'))
 
 
+def test_preset_example_builds_the_papers_cifar10_glow():
+  flow = run("PRESETS['glow_cifar10']")['flow']
+  assert {key: flow.parameters[key] for key in (
+      'num_levels', 'num_steps_per_level', 'hidden_channels', 'additive',
+      'learn_top')} == {'num_levels': 3, 'num_steps_per_level': 32,
+                        'hidden_channels': 512, 'additive': False,
+                        'learn_top': True}
+  # Factored out at 16x16x6 and 8x8x12, the top at 4x4x48.
+  assert flow.level_sizes == [16 * 16 * 6, 8 * 8 * 12, 4 * 4 * 48]
+
+
+def test_the_cifar10_commands_train_and_evaluate_the_preset():
+  block = re.search(r'```bash\n(python -m tfp_glow train --preset .*?)```',
+                    README, re.DOTALL).group(1)
+  train, evaluate = block.replace('\\\n', ' ').splitlines()
+  args = cli._parse_args(train.split('python -m tfp_glow ')[1].split())
+  assert (args.run, args.preset, args.dataset) == (
+      cli.run_train, 'glow_cifar10', 'cifar10')
+  assert (args.levels, args.steps_per_level, args.hidden_channels,
+          args.batch_size) == (3, 32, 512, 512)
+  args = cli._parse_args(evaluate.split('python -m tfp_glow ')[1].split())
+  assert args.run is cli.run_evaluate
+
+
 def test_the_main_job_command_is_a_valid_train_command():
   command = re.search(r'```bash\n(.*tfp_glow train.*)\n```', README).group(1)
   args = cli._parser().parse_args(command.split('python -m tfp_glow ')[1].split())

@@ -1,6 +1,7 @@
 """tfp_glow: Glow and RealNVP normalizing flows as TensorFlow Probability bijectors."""
 
 from tfp_glow import data
+from tfp_glow import presets
 from tfp_glow.bijectors import (
     ActNorm,
     ChannelPermutation,
@@ -47,5 +48,6 @@ __all__ = [
     'flow_distribution',
     'log_likelihood_bound',
     'logit_preprocessing',
+    'presets',
     'uniform_dequantize',
 ]

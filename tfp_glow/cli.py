@@ -12,18 +12,21 @@ import tensorflow as tf
 import tf_keras
 
 from tfp_glow import data as data_lib
+from tfp_glow import presets
 from tfp_glow.export import export_saved_model
 from tfp_glow.models import Glow, RealNVP, SimpleFlow
 from tfp_glow.samples import SampleGrid, image_grid, sample_pixels, write_png
 from tfp_glow import training
 from tfp_glow.training import FlowModel
 
-# Per model: the builder and its size defaults (levels, steps, width, blocks).
+# Per model: the builder and its size defaults (levels, steps, width, blocks);
+# Glow's are the `glow_mnist` preset's.
 MODELS = {
     'glow': (lambda shape, c: Glow(
         shape, num_levels=c['levels'], num_steps_per_level=c['steps_per_level'],
         hidden_channels=c['hidden_channels'], seed=c['seed']),
-             {'levels': 2, 'steps_per_level': 16, 'hidden_channels': 256}),
+             {key: getattr(presets.PRESETS['glow_mnist'], key)
+              for key in ('levels', 'steps_per_level', 'hidden_channels')}),
     'realnvp': (lambda shape, c: RealNVP(
         shape, num_scales=c['levels'], hidden_channels=c['hidden_channels'],
         num_blocks=c['blocks']),
@@ -53,7 +56,7 @@ USER_ERRORS = (CommandError, data_lib.DataError, FileExistsError)
 
 
 def main(argv=None) -> int:
-  args = _parser().parse_args(argv)
+  args = _parse_args(argv)
   try:
     args.run(args)
   except USER_ERRORS as error:
@@ -62,12 +65,25 @@ def main(argv=None) -> int:
   return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parse_args(argv) -> argparse.Namespace:
+  """The arguments, with a `--preset`'s values as `train`'s defaults."""
+  args = _parser().parse_args(argv)
+  if getattr(args, 'preset', None):
+    args = _parser(presets.PRESETS[args.preset]).parse_args(argv)
+  return args
+
+
+def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
+  """The command line; a `preset`'s settings are `train`'s defaults."""
   parser = argparse.ArgumentParser(prog='python -m tfp_glow')
   commands = parser.add_subparsers(dest='command', required=True)
 
   train = commands.add_parser('train', help='train a flow with Keras fit')
   train.set_defaults(run=run_train)
+  train.add_argument('--preset', choices=sorted(presets.PRESETS), help=(
+      'a named Glow recipe, its settings overridden by any flag given: '
+      + '; '.join(f'{name}: {recipe.description}'
+                  for name, recipe in sorted(presets.PRESETS.items()))))
   train.add_argument('--model', choices=sorted(MODELS), default='glow')
   _data_arguments(train)
   train.add_argument('--out', required=True, help='run directory')
@@ -95,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
                      help='16-bit networks; log-dets stay in float32')
   train.add_argument('--overwrite', action='store_true',
                      help='replace a different run in --out')
+  if preset:   # After add_argument, whose own defaults would win otherwise.
+    train.set_defaults(**preset.cli_settings())
 
   evaluate = commands.add_parser('evaluate', help='print test bits/dim')
   evaluate.set_defaults(run=run_evaluate)
@@ -131,6 +149,9 @@ def _data_arguments(parser, help_suffix=''):
 
 
 def run_train(args) -> None:
+  if args.preset and args.model != 'glow':
+    raise CommandError(f'--preset {args.preset} is a Glow recipe, not '
+                       f'--model {args.model}.')
   model_defaults = MODELS[args.model][1]
   for key in ('steps_per_level', 'blocks'):
     if getattr(args, key) is not None and key not in model_defaults:
