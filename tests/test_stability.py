@@ -7,8 +7,11 @@ the 4,500 training digits of `tfp_glow.data.mnist_5k` with the command
 line's optimizer (`tfp_glow.training.adam()`): through a plain TFP loop over
 `dist.log_prob` at the default learning rate and at 3x, and through
 `FlowModel.fit` at 3x (with a variational dequantizer on Glow too): every loss stays finite, no
-step is skipped, the loss goes down, and the trained flow still reconstructs
-test digits within 1e-4 (float32). Networks are narrow (width 8, one step per Glow level): stability does not depend on
+step is skipped, the model learns (the mean bits/dim of the last fifth of the
+steps is at least `MIN_LEARNED` below the first fifth's; the weakest model,
+Glow with fixed priors, learned 0.51 and 0.68 on 2026-11-29, the others
+1.3-13), and the trained flow still reconstructs test digits within 1e-4
+(float32). Networks are narrow (width 8, one step per Glow level): stability does not depend on
 width, and the suite must stay fast.
 """
 
@@ -23,6 +26,7 @@ from tfp_glow import training
 STEPS = 150
 STEPS_PER_EPOCH = 15   # fit's loss is a mean per epoch: 10 means in all
 BATCH_SIZE = 32
+MIN_LEARNED = 0.4   # bits/dim
 LEARNING_RATES = {'default': training.DEFAULT_LEARNING_RATE,
                   '3x': 3 * training.DEFAULT_LEARNING_RATE}
 
@@ -42,7 +46,7 @@ def assert_stable(losses):
   losses = np.asarray(losses)
   assert np.all(np.isfinite(losses)), losses
   first, last = losses[:len(losses) // 5], losses[-len(losses) // 5:]
-  assert last.mean() < first.mean() - 0.2, (first, last)
+  assert last.mean() < first.mean() - MIN_LEARNED, (first, last)
 
 
 def fit(model, learning_rate, batches):
