@@ -39,7 +39,9 @@ class FlowModel(tf_keras.Model):
   with the flow. The noise comes from the model's own `tf.random.Generator`
   (seeded from NumPy's global generator, so `set_random_seed` fixes it);
   under a distribution strategy each replica draws its own. Floating inputs are taken as continuous images in [0, 1].
-  The data may be images or `(images, labels)`; labels are ignored.
+  The data may be images or `(images, labels)`: a class-conditional flow
+  (built with `num_classes`) trains on log p(x | y) and needs the integer
+  labels; any other flow ignores them.
 
   Keras runs each step under `tf.function` (`compile(jit_compile=True)` for
   XLA) and under any `tf.distribute` strategy whose scope holds the model.
@@ -90,9 +92,10 @@ class FlowModel(tf_keras.Model):
     # One trace of the pixel path creates every network's variables (the
     # flow's and the dequantizer's), so checkpoints and BackupAndRestore
     # restore at once, not deferred.
+    labels_spec = tf.TensorSpec([None], tf.int32) if flow.num_classes else None
     with initialized_in_graph():
       tf.function(self.call).get_concrete_function(
-          tf.TensorSpec([None, *flow.image_shape], tf.uint8))
+          tf.TensorSpec([None, *flow.image_shape], tf.uint8), labels_spec)
     self.built = True
 
   def compile(self, optimizer='rmsprop', **kwargs):
@@ -109,34 +112,54 @@ class FlowModel(tf_keras.Model):
   def metrics(self) -> list:
     return [self._loss_tracker, self._bits_tracker, self._nonfinite_tracker]
 
-  def log_likelihood(self, images: tf.Tensor) -> tf.Tensor:
-    """Per-image log p(x) (nats on [0, 1]^D), a one-sample bound for pixels."""
+  def log_likelihood(self, images: tf.Tensor,
+                     labels: tf.Tensor | None = None) -> tf.Tensor:
+    """Per-image log p(x) (nats on [0, 1]^D), a one-sample bound for pixels.
+
+    log p(x | y) for a class-conditional flow, which needs the `labels`;
+    other flows ignore them.
+    """
     images = tf.convert_to_tensor(images)
+    labels = self._labels(labels)
     if images.dtype.is_integer:
       return log_likelihood_bound(
           self.distribution, images, self.dequantizer,
           seed=self._noise.uniform_full_int([2], tf.int32),
-          num_bins=self._num_bins)
-    return self.distribution.log_prob(_unit_images(images,
-                                                   self.flow.image_dtype))
+          num_bins=self._num_bins, labels=labels)
+    kwargs = {} if labels is None else {'bijector_kwargs': {'labels': labels}}
+    return self.distribution.log_prob(
+        _unit_images(images, self.flow.image_dtype), **kwargs)
 
-  def call(self, images: tf.Tensor) -> tf.Tensor:
+  def call(self, images: tf.Tensor,
+           labels: tf.Tensor | None = None) -> tf.Tensor:
     """Per-image bits/dim of `images` (8-bit pixels or images in [0, 1])."""
-    return bits_per_dim(self.log_likelihood(images), self.flow.image_shape,
-                        self._num_bins)
+    return bits_per_dim(self.log_likelihood(images, labels),
+                        self.flow.image_shape, self._num_bins)
+
+  def _labels(self, labels: tf.Tensor | None) -> tf.Tensor | None:
+    """The labels a class-conditional flow needs; `None` for other flows."""
+    if not self.flow.num_classes:
+      return None
+    if labels is None:
+      raise ValueError(
+          f'{self.flow.name} is class-conditional ({self.flow.num_classes} '
+          'classes): FlowModel needs (images, labels) data, or labels for '
+          'log_likelihood and call.')
+    return labels
 
   def train_step(self, data):
     with initialized_in_graph():  # The first step initialises the ActNorms.
       return self._train_step(data)
 
   def _train_step(self, data):
-    images, _, _ = tf_keras.utils.unpack_x_y_sample_weight(data)
-    _on_every_replica_if(self._needs_init(), self._initialize, images)
+    images, labels, _ = tf_keras.utils.unpack_x_y_sample_weight(data)
+    _on_every_replica_if(self._needs_init(), self._initialize, images,
+                         *([] if labels is None else [labels]))
     # mixed_float16: Keras's compile wraps the optimizer in a loss scaler.
     scaler = (self.optimizer if isinstance(
         self.optimizer, tf_keras.mixed_precision.LossScaleOptimizer) else None)
     with tf.GradientTape() as tape:
-      nll = -self.log_likelihood(images)
+      nll = -self.log_likelihood(images, labels)
       # Sum over the global batch / its size: replicas' gradients add up.
       loss = tf.nn.compute_average_loss(nll)
       scaled_loss = scaler.get_scaled_loss(loss) if scaler else loss
@@ -161,8 +184,8 @@ class FlowModel(tf_keras.Model):
             'nonfinite_steps': self._nonfinite_tracker.result()}
 
   def test_step(self, data):
-    images, _, _ = tf_keras.utils.unpack_x_y_sample_weight(data)
-    return self._track(-self.log_likelihood(images))
+    images, labels, _ = tf_keras.utils.unpack_x_y_sample_weight(data)
+    return self._track(-self.log_likelihood(images, labels))
 
   def _track(self, nll: tf.Tensor) -> dict:
     self._loss_tracker.update_state(nll)
@@ -175,11 +198,11 @@ class FlowModel(tf_keras.Model):
     return tf.logical_not(
         tf.reduce_all([a.initialized for a in self._actnorms] + [True]))
 
-  def _initialize(self, images: tf.Tensor) -> None:
+  def _initialize(self, images: tf.Tensor, labels=None) -> None:
     with data_dependent_init():
       # A fresh tensor: the bijector cache must not hand this branch's
       # results to the training step.
-      self.log_likelihood(tf.identity(images))
+      self.log_likelihood(tf.identity(images), labels)
 
 
 class LinearWarmup(tf_keras.optimizers.schedules.LearningRateSchedule):

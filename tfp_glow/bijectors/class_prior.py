@@ -48,6 +48,7 @@ class ClassPrior(tfp.bijectors.Bijector):
     if num_classes < 2:
       raise ValueError(f'num_classes must be >= 2, got {num_classes}.')
     self._num_classes = num_classes
+    self._event_shape = tuple(event_shape)
     shape = [num_classes, *event_shape]
     with tf.name_scope(name) as scope:
       self._mean = tf.Variable(tf.zeros(shape, dtype), name='class_mean')
@@ -60,6 +61,11 @@ class ClassPrior(tfp.bijectors.Bijector):
   @property
   def num_classes(self) -> int:
     return self._num_classes
+
+  @property
+  def event_shape(self) -> tuple:
+    """[H, W, C] of the latents."""
+    return self._event_shape
 
   def _mean_and_log_scale(self, labels):
     """mean[labels] and log_scale[labels], of shape labels.shape + [H, W, C]."""
