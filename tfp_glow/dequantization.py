@@ -157,7 +157,7 @@ class VariationalDequantizer(tf.Module):
 def log_likelihood_bound(dist: tfd.Distribution, pixels: tf.Tensor,
                          dequantizer: VariationalDequantizer | None = None,
                          num_samples: int = 1, seed=None,
-                         num_bins: int = 256, labels=None) -> tf.Tensor:
+                         num_bins: int = 256) -> tf.Tensor:
   """Importance-weighted bound on log P(k), as a density on [0, 1]^D.
 
   ```none
@@ -181,9 +181,6 @@ def log_likelihood_bound(dist: tfd.Distribution, pixels: tf.Tensor,
     num_bins: Python `int`, the number of pixel values; a `dequantizer`
       must have the same.
       Default value: 256.
-    labels: integer [N] labels for the distribution of a class-conditional
-      flow (passed as `bijector_kwargs={'labels': ...}`).
-      Default value: `None` (unconditional).
 
   Returns:
     [N] tensor of bounds.
@@ -205,9 +202,5 @@ def log_likelihood_bound(dist: tfd.Distribution, pixels: tf.Tensor,
     images, log_q = uniform_dequantize(repeated, seed, num_bins), 0.
   else:
     images, log_q = dequantizer.dequantize(repeated, seed)
-  kwargs = {}
-  if labels is not None:
-    kwargs['bijector_kwargs'] = {'labels': tf.tile(labels, [num_samples])}
-  log_weights = tf.reshape(dist.log_prob(images, **kwargs) - log_q,
-                           [num_samples, -1])
+  log_weights = tf.reshape(dist.log_prob(images) - log_q, [num_samples, -1])
   return tf.reduce_logsumexp(log_weights, axis=0) - math.log(num_samples)
