@@ -28,7 +28,7 @@ DEFAULT_WARMUP_STEPS = 100
 DEFAULT_CLIP_NORM = 50.
 # Of the classification loss of class-conditional flows, measured on real
 # MNIST digits (BENCHMARKS.md, "Class-conditional Glow").
-DEFAULT_CLASSIFICATION_WEIGHT = 0.01
+DEFAULT_CLASSIFICATION_WEIGHT = 1.
 
 
 class FlowModel(tf_keras.Model):
