@@ -76,10 +76,11 @@ def test_unlabelled_use_and_labels_for_unconditional_flows_are_errors():
 
 
 def test_bayes_classifier_learns_real_digits():
-  """A narrow conditional Glow, 240 steps of `fit` on 4,500 real digits.
+  """A narrow conditional Glow, 60 steps of `fit` on 4,500 real digits.
 
-  Measured 2026-11-29 on the shared 2-core machine: test accuracy 0.xx
-  (chance 0.1) in about xx s.
+  Measured 2026-11-29 on the shared 2-core machine, default classification
+  weight: test accuracy 0.88 after 60 steps (27 s with the trace), 0.924
+  after 240 (chance: 0.1).
   """
   (train_x, train_y), (test_x, test_y) = tfp_glow.data.mnist_5k()
   flow = tfp_glow.Glow((28, 28, 1), num_levels=2, num_steps_per_level=1,
@@ -88,7 +89,7 @@ def test_bayes_classifier_learns_real_digits():
   model.compile(training.adam())
   model.fit(tf.data.Dataset.from_tensor_slices((train_x, train_y))
             .shuffle(4500, seed=0).repeat().batch(64),
-            epochs=4, steps_per_epoch=60, verbose=0)
+            epochs=1, steps_per_epoch=60, verbose=0)
   predicted = tfp_glow.classify(flow, (test_x.astype(np.float32) + 0.5) / 256)
   accuracy = np.mean(predicted.numpy() == test_y)
-  assert accuracy > 0.5, accuracy
+  assert accuracy > 0.6, accuracy
