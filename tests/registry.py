@@ -6,9 +6,12 @@ a new model or variant joins here and inherits every check.
 
 `build(name, image_shape, width, dtype, **options)` makes a small flow;
 `width` is the hidden width of its networks, narrow by default, since what the
-checks test does not depend on it.
+checks test does not depend on it. A class-conditional model needs labels in
+every call: `bijector_kwargs(name, batch_shape)` gives the kwargs each model
+needs for a batch (none for unconditional ones), so that one loop serves all.
 """
 
+import numpy as np
 import tensorflow as tf
 
 import tfp_glow
@@ -36,6 +39,8 @@ def _simple_flow(multi_scale):
   return build
 
 
+NUM_CLASSES = 10
+
 MODELS = {
     'glow': _glow(),
     'glow_plain': _glow(permutation='plain'),
@@ -43,13 +48,30 @@ MODELS = {
     'glow_shuffle': _glow(permutation='shuffle'),
     'glow_reverse_fixed_priors': _glow(permutation='reverse',
                                        use_split_prior=False, learn_top=False),
+    'glow_conditional': _glow(num_classes=NUM_CLASSES),
     'real_nvp': _real_nvp,
     'simple_flow': _simple_flow(multi_scale=False),
     'multi_scale_flow': _simple_flow(multi_scale=True),
 }
+
+CONDITIONAL = {'glow_conditional'}  # Their every call needs labels.
 
 
 def build(name: str, image_shape=(8, 8, 1), width: int = 8,
           dtype: tf.DType = tf.float32, **options):
   """The registry's flow `name` on `image_shape` images."""
   return MODELS[name](tuple(image_shape), width, dtype, **options)
+
+
+def bijector_kwargs(name: str, batch_shape=(), labels=None) -> dict:
+  """The bijector kwargs model `name` needs for a batch of `batch_shape`.
+
+  A class-conditional model gets `labels` (the batch's own), or else labels
+  0, 1, 2, ... (mod NUM_CLASSES) in `batch_shape`; the others need none.
+  """
+  if name not in CONDITIONAL:
+    return {}
+  if labels is None:
+    size = int(np.prod(batch_shape))
+    labels = tf.reshape(tf.range(size) % NUM_CLASSES, batch_shape)
+  return {'labels': labels}

@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from sklearn.datasets import load_digits
 
 from tfp_glow import cli
 
@@ -24,6 +25,21 @@ def digits_npz(tmp_path_factory, digits):
   path = tmp_path_factory.mktemp('data') / 'digits.npz'
   np.savez(path, x_train=pixels[:1500], x_test=pixels[1500:])
   return str(path)
+
+
+@pytest.fixture(scope='module')
+def conditional_run(tmp_path_factory, digits):
+  """A 1-epoch class-conditional Glow on the labelled digits."""
+  pixels = digits.numpy()[..., 0].astype(np.uint8)
+  labels = load_digits().target
+  path = tmp_path_factory.mktemp('data') / 'labelled.npz'
+  np.savez(path, x_train=pixels[:1500], x_test=pixels[1500:],
+           y_train=labels[:1500], y_test=labels[1500:])
+  out = str(tmp_path_factory.mktemp('runs') / 'conditional')
+  assert cli.main(['train', '--data', str(path), '--out', out, '--epochs', '1',
+                   '--conditional', '--levels', '2', '--steps-per-level', '1',
+                   '--hidden-channels', '8']) == 0
+  return out
 
 
 @pytest.fixture(scope='module')
@@ -82,6 +98,26 @@ def test_sample_writes_a_grid_and_never_overwrites(trained_run, tmp_path,
   np.testing.assert_array_equal(read_png(output), grid)
 
 
+def test_conditional_run_reports_accuracy_and_samples_per_class(
+    conditional_run, tmp_path, capsys):
+  assert cli.main(['evaluate', '--out', conditional_run]) == 0
+  printed = capsys.readouterr().out.strip().splitlines()
+  assert printed[-2].startswith('test bits/dim: ')
+  assert printed[-1].startswith('test accuracy: ')
+  assert 0. <= float(printed[-1].split()[-1]) <= 1.
+  per_class = str(tmp_path / 'classes.png')
+  assert cli.main(['sample', '--out', conditional_run, '--output', per_class,
+                   '--seed', '1']) == 0
+  assert read_png(per_class).shape == (80, 64, 1)   # 10 rows of 8
+  threes = str(tmp_path / 'threes.png')
+  assert cli.main(['sample', '--out', conditional_run, '--output', threes,
+                   '--label', '3', '--num-samples', '8', '--seed', '1']) == 0
+  assert read_png(threes).shape == (8, 64, 1)
+  assert cli.main(['sample', '--out', conditional_run, '--output',
+                   str(tmp_path / 'bad.png'), '--label', '10']) == 2
+  assert '--label must lie in [0, 10), got 10' in capsys.readouterr().err
+
+
 def test_export_writes_new_versions(trained_run, tmp_path, capsys):
   base = str(tmp_path / 'models' / 'glow')
   assert cli.main(['export', '--out', trained_run, '--export-dir', base]) == 0
@@ -125,6 +161,10 @@ def test_overwrite_replaces_only_with_consent(trained_run, digits_npz,
      r'shape \(8, 8, 1\)')),
     (['train', '--data', '{npz}', '--blocks', '2'], 'new',
      '--blocks does not apply to --model glow'),
+    (['train', '--data', '{npz}', '--conditional'], 'new',
+     'digits.npz lacks y_test, y_train'),
+    (['sample', '--output', '{tmp}/x.png', '--label', '3'], 'trained',
+     '--label needs a conditional model'),
     (['evaluate', '--data', '{tmp}/big.npz'], 'trained',
      'expects 8x8x1 images, the data holds 16x16x1 images'),
     (['evaluate'], 'new', r'run holds no run \(no config.json\)'),

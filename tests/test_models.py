@@ -27,7 +27,8 @@ def test_model_invariants(name):
   # Adam at 0.05 makes RealNVP's logits reach 1e2 in 3 steps on 2 images,
   # where the sigmoid saturates; 0.005 still moves every layer.
   check_bijector(flow, latents(flow), atol=1e-7, data=images,
-                 learning_rate=0.005)
+                 learning_rate=0.005,
+                 kwargs=registry.bijector_kwargs(name, [2]))
 
 
 @models
@@ -35,12 +36,14 @@ def test_log_prob_sample_encode_and_decode_shapes(name):
   flow = registry.build(name)
   dist = tfp_glow.flow_distribution(flow)
   images = tf.random.uniform([3, 8, 8, 1])
+  kwargs = registry.bijector_kwargs(name, [3])
   assert sum(flow.level_sizes) == 64
   assert dist.event_shape == [8, 8, 1]
-  assert dist.log_prob(images).shape == [3]
-  assert dist.sample([2, 3], seed=1).shape == [2, 3, 8, 8, 1]
-  assert flow.encode(images).shape == [3, 64]
-  assert flow.decode(tf.zeros([3, 64])).shape == [3, 8, 8, 1]
+  assert dist.log_prob(images, bijector_kwargs=kwargs).shape == [3]
+  assert dist.sample([2, 3], seed=1, bijector_kwargs=kwargs).shape == [
+      2, 3, 8, 8, 1]
+  assert flow.encode(images, **kwargs).shape == [3, 64]
+  assert flow.decode(tf.zeros([3, 64]), **kwargs).shape == [3, 8, 8, 1]
 
 
 def test_glow_shapes_and_level_sizes():
@@ -75,19 +78,22 @@ def test_checkpoint_restores_identical_log_prob(name, tmp_path):
   flow = registry.build(name)
   dist = tfp_glow.flow_distribution(flow)
   images = tf.random.stateless_uniform([4, 8, 8, 1], [0, 2])
+  kwargs = {'bijector_kwargs': registry.bijector_kwargs(name, [4])}
   with tfp_glow.data_dependent_init():
-    dist.log_prob(images)
+    dist.log_prob(images, **kwargs)
   for variable in flow.trainable_variables:  # Moves zero-initialised layers.
     variable.assign_add(tf.random.normal(variable.shape, stddev=0.01))
   path = tf.train.Checkpoint(flow=flow).write(str(tmp_path / 'flow'))
   restored = registry.build(name)
   restored_dist = tfp_glow.flow_distribution(restored)
-  restored_dist.log_prob(images)  # Builds the networks.
-  assert not np.array_equal(restored_dist.log_prob(tf.identity(images)),
-                            dist.log_prob(tf.identity(images)))
+  restored_dist.log_prob(images, **kwargs)  # Builds the networks.
+  assert not np.array_equal(
+      restored_dist.log_prob(tf.identity(images), **kwargs),
+      dist.log_prob(tf.identity(images), **kwargs))
   tf.train.Checkpoint(flow=restored).read(path).assert_consumed()
-  np.testing.assert_array_equal(restored_dist.log_prob(tf.identity(images)),
-                                dist.log_prob(tf.identity(images)))
+  np.testing.assert_array_equal(
+      restored_dist.log_prob(tf.identity(images), **kwargs),
+      dist.log_prob(tf.identity(images), **kwargs))
 
 
 def test_temperature_scales_the_base_per_level():
@@ -132,19 +138,22 @@ def test_bad_model_arguments(model, kwargs, match):
 def test_wrong_image_shape_is_named(name, shape):
   dist = tfp_glow.flow_distribution(registry.build(name))
   with pytest.raises(ValueError, match=r'shape \[\.\.\., 8, 8, 1\]|rank 2'):
-    dist.log_prob(tf.zeros(shape))
+    dist.log_prob(tf.zeros(shape), bijector_kwargs=registry.bijector_kwargs(
+        name, shape[:1]))
 
 
 @models
 def test_unknown_batch_size_keeps_the_static_image_shape(name):
   flow = registry.build(name)
   dist = tfp_glow.flow_distribution(flow)
+  kwargs = registry.bijector_kwargs(name)  # Labels broadcast to any batch.
 
   @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 1])])
   def trace(images):
-    latents = flow.encode(images)
-    return (dist.log_prob(images), latents, flow.decode(latents),
-            dist.sample(tf.shape(images)[0]))
+    latents = flow.encode(images, **kwargs)
+    return (dist.log_prob(images, bijector_kwargs=kwargs), latents,
+            flow.decode(latents, **kwargs),
+            dist.sample(tf.shape(images)[0], bijector_kwargs=kwargs))
 
   log_prob, latents, decoded, samples = (
       trace.get_concrete_function().structured_outputs)
@@ -159,14 +168,17 @@ def test_nan_pixels_are_rejected(name):
   images = tf.tensor_scatter_nd_update(
       tf.fill([2, 8, 8, 1], 0.5), [[1, 3, 4, 0]], [np.nan])
   with pytest.raises(tf.errors.InvalidArgumentError, match='NaN'):
-    dist.log_prob(images)
+    dist.log_prob(images,
+                  bijector_kwargs=registry.bijector_kwargs(name, [2]))
 
 
 @models
 def test_pixels_outside_the_unit_interval_fail_under_validate_args(name):
   dist = tfp_glow.flow_distribution(registry.build(name, validate_args=True))
-  assert dist.log_prob(tf.fill([1, 8, 8, 1], 1.)).shape == [1]
+  kwargs = registry.bijector_kwargs(name, [1])
+  assert dist.log_prob(tf.fill([1, 8, 8, 1], 1.),
+                       bijector_kwargs=kwargs).shape == [1]
   with pytest.raises(tf.errors.InvalidArgumentError, match=r'in \[0, 1\]'):
-    dist.log_prob(tf.fill([1, 8, 8, 1], 255.))
+    dist.log_prob(tf.fill([1, 8, 8, 1], 255.), bijector_kwargs=kwargs)
   with pytest.raises(tf.errors.InvalidArgumentError, match=r'in \[0, 1\]'):
-    dist.log_prob(tf.fill([1, 8, 8, 1], -0.1))
+    dist.log_prob(tf.fill([1, 8, 8, 1], -0.1), bijector_kwargs=kwargs)

@@ -59,6 +59,16 @@ def test_model_example_runs():
     assert np.all(np.isfinite(namespace[name])), name
 
 
+def test_conditional_example_runs():
+  namespace = run('num_classes=10')
+  assert namespace['log_p'].shape == [8]
+  assert namespace['sevens'].shape == [4, 28, 28, 1]
+  assert namespace['latents'].shape == [8, 784]
+  assert namespace['scores'].shape == [8, 10]
+  np.testing.assert_array_equal(namespace['predicted'],
+                                np.argmax(namespace['scores'], axis=-1))
+
+
 def test_flow_model_example_runs():
   namespace = run('strategy.scope()')
   bits = namespace['history'].history['bits_per_dim']

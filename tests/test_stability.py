@@ -33,9 +33,9 @@ LEARNING_RATES = {'default': training.DEFAULT_LEARNING_RATE,
 
 @pytest.fixture(scope='module')
 def mnist_batches():
-  (train, _), _ = tfp_glow.data.mnist_5k()
+  train, _ = tfp_glow.data.mnist_5k()  # (images, labels)
   return (tf.data.Dataset.from_tensor_slices(train)
-          .shuffle(len(train), seed=0).repeat().batch(BATCH_SIZE))
+          .shuffle(len(train[0]), seed=0).repeat().batch(BATCH_SIZE))
 
 
 def build(name):
@@ -84,21 +84,29 @@ def test_tfp_loop_is_stable(name, learning_rate, mnist_batches):
   flow = build(name)
   dist = tfp_glow.flow_distribution(flow)
   batches = iter(mnist_batches)
+
+  def log_prob(pixels, labels):
+    return dist.log_prob(
+        tfp_glow.uniform_dequantize(pixels),
+        bijector_kwargs=registry.bijector_kwargs(name, labels=labels))
+
   with tfp_glow.data_dependent_init():
-    dist.log_prob(tfp_glow.uniform_dequantize(next(batches)))
+    log_prob(*next(batches))
   optimizer = training.adam(LEARNING_RATES[learning_rate])
 
   @tf.function
-  def train_step(pixels):
+  def train_step(pixels, labels):
     with tf.GradientTape() as tape:
-      loss = -tf.reduce_mean(dist.log_prob(tfp_glow.uniform_dequantize(pixels)))
+      loss = -tf.reduce_mean(log_prob(pixels, labels))
     variables = flow.trainable_variables
     optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     return tfp_glow.bits_per_dim(-loss, [28, 28, 1])
 
-  assert_stable([float(train_step(next(batches))) for _ in range(STEPS)])
+  assert_stable([float(train_step(*next(batches))) for _ in range(STEPS)])
   # The trained flow still inverts: float32 round trip on real test digits.
-  _, (test, _) = tfp_glow.data.mnist_5k()
+  _, (test, test_labels) = tfp_glow.data.mnist_5k()
   images = tfp_glow.uniform_dequantize(test[:64], seed=[0, 0])
-  reconstruction = flow.forward(tf.identity(flow.inverse(tf.identity(images))))
+  labels = registry.bijector_kwargs(name, labels=test_labels[:64])
+  reconstruction = flow.forward(
+      tf.identity(flow.inverse(tf.identity(images), **labels)), **labels)
   assert float(tf.reduce_max(tf.abs(reconstruction - images))) < 1e-4

@@ -30,12 +30,20 @@ def images(batch=4, seed=0, dtype=tf.float32):
                                      dtype=dtype)
 
 
+def labelled(name) -> dict:
+  """`log_prob`/`sample` kwargs for model `name`: a conditional model's labels.
+
+  One scalar label, which broadcasts to every batch shape.
+  """
+  return {'bijector_kwargs': registry.bijector_kwargs(name)}
+
+
 def initialized(name, dtype=tf.float32):
   """The registry's flow `name`, initialised on data, and its distribution."""
   flow = registry.build(name, dtype=dtype)
   dist = tfp_glow.flow_distribution(flow)
   with tfp_glow.data_dependent_init():
-    dist.log_prob(images(dtype=dtype))  # Also builds the networks.
+    dist.log_prob(images(dtype=dtype), **labelled(name))  # Builds networks.
   return flow, dist
 
 
@@ -55,12 +63,13 @@ def perturb(flow, stddev=0.05):
 class DensityModel(tf_keras.Model):
   """A Keras model that holds a distribution and returns its log-density."""
 
-  def __init__(self, dist):
+  def __init__(self, dist, kwargs):
     super().__init__()
     self.dist = dist
+    self.kwargs = kwargs
 
   def call(self, inputs):
-    return self.dist.log_prob(inputs)
+    return self.dist.log_prob(inputs, **self.kwargs)
 
 
 @models
@@ -76,7 +85,7 @@ def test_distribution_and_modules_hold_exactly_the_flow_variables(name):
     assert refs(holder.trainable_variables) == refs(flow.trainable_variables)
     assert refs(holder.variables) == refs(flow.variables)
   with tf.GradientTape() as tape:
-    loss = -tf.reduce_mean(dist.log_prob(images(seed=1)))
+    loss = -tf.reduce_mean(dist.log_prob(images(seed=1), **labelled(name)))
   gradients = tape.gradient(loss, dist.trainable_variables)
   assert all(g is not None for g in gradients)
 
@@ -85,7 +94,7 @@ def test_distribution_and_modules_hold_exactly_the_flow_variables(name):
 def test_keras_model_holding_the_distribution_fits_saves_and_restores(
     name, tmp_path):
   data = images(8)
-  model = DensityModel(initialized(name)[1])
+  model = DensityModel(initialized(name)[1], labelled(name))
   model.compile(tf_keras.optimizers.Adam(1e-3),
                 loss=lambda _, log_prob: -log_prob)
   assert refs(model.trainable_weights) == refs(model.dist.trainable_variables)
@@ -95,7 +104,7 @@ def test_keras_model_holding_the_distribution_fits_saves_and_restores(
   assert np.mean(after) > np.mean(before)
 
   def restored():
-    new = DensityModel(initialized(name)[1])
+    new = DensityModel(initialized(name)[1], labelled(name))
     assert not np.allclose(new(data), after)
     return new
 
@@ -117,21 +126,24 @@ def test_flow_and_distribution_are_tf_function_arguments(name):
   flow, dist = initialized(name)
   traces = []
 
+  labels = registry.bijector_kwargs(name)
+
   @tf.function
   def log_prob_and_latents(dist, flow, x):
     traces.append(None)
-    return dist.log_prob(x), flow.inverse(x)
+    return dist.log_prob(x, bijector_kwargs=labels), flow.inverse(x, **labels)
 
   for seed in range(3):
     x = images(seed=seed)
     log_prob, latents = log_prob_and_latents(dist, flow, x)
-    np.testing.assert_allclose(log_prob, dist.log_prob(x), rtol=1e-5)
-    np.testing.assert_allclose(latents, flow.inverse(x), atol=1e-5)
+    np.testing.assert_allclose(log_prob, dist.log_prob(x, **labelled(name)),
+                               rtol=1e-5)
+    np.testing.assert_allclose(latents, flow.inverse(x, **labels), atol=1e-5)
   assert len(traces) == 1
   # Not composite tensors: tf.nest keeps them whole, as leaves.
   assert tf.nest.flatten([dist, flow], expand_composites=True) == [dist, flow]
-  log_probs = tf.nest.map_structure(lambda d: d.log_prob(images()),
-                                    {'dist': dist})
+  log_probs = tf.nest.map_structure(
+      lambda d: d.log_prob(images(), **labelled(name)), {'dist': dist})
   assert log_probs['dist'].shape == [4]
 
 
@@ -159,17 +171,19 @@ def test_uninitialised_actnorms_warn_once_eagerly_and_at_trace_time(name):
   flow = registry.build(name)
   dist = tfp_glow.flow_distribution(flow)
   count = sum(isinstance(m, tfp_glow.ActNorm) for m in flow.submodules)
-  first = warnings_of(lambda: dist.log_prob(images()))
+  first = warnings_of(lambda: dist.log_prob(images(), **labelled(name)))
   assert len(first) == (1 if count else 0)
   if count:
     assert f'{count} of {count} ActNorms' in str(first[0].message)
     assert 'data_dependent_init' in str(first[0].message)
-  assert not warnings_of(lambda: dist.log_prob(images(seed=1)))
+  assert not warnings_of(
+      lambda: dist.log_prob(images(seed=1), **labelled(name)))
 
   traced = tfp_glow.flow_distribution(registry.build(name))
   spec = tf.TensorSpec([None, 8, 8, 1])
   assert len(warnings_of(
-      lambda: tf.function(traced.log_prob).get_concrete_function(spec))) == (
+      lambda: tf.function(lambda x: traced.log_prob(x, **labelled(name))
+                          ).get_concrete_function(spec))) == (
           1 if count else 0)
   assert not warnings_of(lambda: initialized(name))
 
@@ -181,7 +195,7 @@ def test_keras3_optimizer_trains_through_the_distribution(name):
   optimizer = keras.optimizers.SGD(1e-3)
   before = [v.numpy() for v in dist.trainable_variables]
   with tf.GradientTape() as tape:
-    loss = -tf.reduce_mean(dist.log_prob(images(seed=1)))
+    loss = -tf.reduce_mean(dist.log_prob(images(seed=1), **labelled(name)))
   optimizer.apply_gradients(zip(tape.gradient(loss, dist.trainable_variables),
                                 dist.trainable_variables))
   moved = [not np.array_equal(b, v) for b, v in
@@ -199,20 +213,24 @@ def test_stateless_sampling_is_reproducible_in_and_out_of_tf_function(name):
   """
   flow, dist = initialized(name)
   perturb(flow)
-  samples = dist.sample(3, seed=[1, 2])
+  labels = registry.bijector_kwargs(name)
+
+  def sample(seed):
+    return dist.sample(3, seed=seed, bijector_kwargs=labels)
+
+  samples = sample([1, 2])
   assert samples.shape == [3, 8, 8, 1]
-  np.testing.assert_array_equal(samples, dist.sample(3, seed=[1, 2]))
-  assert not np.allclose(samples, dist.sample(3, seed=[1, 3]))
-  sample = tf.function(lambda seed: dist.sample(3, seed=seed))
-  np.testing.assert_array_equal(sample(tf.constant([1, 2])), samples)
-  xla_sample = tf.function(lambda seed: dist.sample(3, seed=seed),
-                           jit_compile=True)
+  np.testing.assert_array_equal(samples, sample([1, 2]))
+  assert not np.allclose(samples, sample([1, 3]))
+  np.testing.assert_array_equal(tf.function(sample)(tf.constant([1, 2])),
+                                samples)
+  xla_sample = tf.function(sample, jit_compile=True)
   np.testing.assert_array_equal(xla_sample(tf.constant([1, 2])),
                                 xla_sample(tf.constant([1, 2])))
-  latents = flow.inverse(samples)
+  latents = flow.inverse(samples, **labels)
   np.testing.assert_allclose(
-      tf.function(flow.forward, jit_compile=True)(latents), samples,
-      atol=1e-4)
+      tf.function(lambda z: flow.forward(z, **labels), jit_compile=True)(
+          latents), samples, atol=1e-4)
 
 
 @models
@@ -221,13 +239,17 @@ def test_extra_batch_dimensions(name):
   perturb(flow)
   x = tf.reshape(images(6), [2, 3, 8, 8, 1])
   flat = images(6)
-  np.testing.assert_allclose(dist.log_prob(x),
-                             tf.reshape(dist.log_prob(flat), [2, 3]),
-                             rtol=1e-5)
-  np.testing.assert_allclose(flow.inverse(x),
-                             tf.reshape(flow.inverse(flat), [2, 3, 64]),
-                             atol=1e-5)
-  assert dist.sample([2, 3], seed=[0, 1]).shape == [2, 3, 8, 8, 1]
+  labels = registry.bijector_kwargs(name, [2, 3])
+  flat_labels = registry.bijector_kwargs(name, [6])
+  np.testing.assert_allclose(
+      dist.log_prob(x, bijector_kwargs=labels),
+      tf.reshape(dist.log_prob(flat, bijector_kwargs=flat_labels), [2, 3]),
+      rtol=1e-5)
+  np.testing.assert_allclose(
+      flow.inverse(x, **labels),
+      tf.reshape(flow.inverse(flat, **flat_labels), [2, 3, 64]), atol=1e-5)
+  assert dist.sample([2, 3], seed=[0, 1], bijector_kwargs=labels).shape == [
+      2, 3, 8, 8, 1]
 
 
 @models
@@ -236,14 +258,17 @@ def test_invert_is_the_data_to_latent_flow(name):
   perturb(flow)
   inverted = tfb.Invert(flow)
   x = images()
-  np.testing.assert_array_equal(inverted.forward(x), flow.inverse(x))
+  labels = registry.bijector_kwargs(name)
+  np.testing.assert_array_equal(inverted.forward(x, **labels),
+                                flow.inverse(x, **labels))
   np.testing.assert_allclose(
-      inverted.forward_log_det_jacobian(x, event_ndims=3),
-      flow.inverse_log_det_jacobian(x, event_ndims=3), rtol=1e-6)
+      inverted.forward_log_det_jacobian(x, event_ndims=3, **labels),
+      flow.inverse_log_det_jacobian(x, event_ndims=3, **labels), rtol=1e-6)
   latents = tfd.TransformedDistribution(
       tfp_glow.flow_distribution(flow), inverted)
   assert latents.event_shape == [64]
-  assert latents.log_prob(tf.zeros([2, 64])).shape == [2]
+  assert latents.log_prob(tf.zeros([2, 64]), bijector_kwargs=labels,
+                          distribution_kwargs=labelled(name)).shape == [2]
 
 
 @models
@@ -253,13 +278,14 @@ def test_log_prob_input_gradient_matches_finite_differences(name):
   x = images(1, dtype=tf.float64)
   with tf.GradientTape() as tape:
     tape.watch(x)
-    log_prob = dist.log_prob(x)
+    log_prob = dist.log_prob(x, **labelled(name))
   gradient = tape.gradient(log_prob, x)
   assert np.all(np.isfinite(gradient))
   step = 1e-5
   for seed in range(3):
     direction = tf.random.stateless_normal(x.shape, [seed, 2], dtype=x.dtype)
-    finite_difference = (dist.log_prob(x + step * direction) -
-                         dist.log_prob(x - step * direction)) / (2 * step)
+    finite_difference = (
+        dist.log_prob(x + step * direction, **labelled(name)) -
+        dist.log_prob(x - step * direction, **labelled(name))) / (2 * step)
     np.testing.assert_allclose(tf.reduce_sum(gradient * direction),
                                finite_difference[0], rtol=1e-5)

@@ -5,6 +5,7 @@ from tfp_glow import presets
 from tfp_glow.bijectors import (
     ActNorm,
     ChannelPermutation,
+    ClassPrior,
     Coupling,
     Invertible1x1Conv,
     Squeeze,
@@ -13,6 +14,7 @@ from tfp_glow.bijectors import (
     data_dependent_init,
     logit_preprocessing,
 )
+from tfp_glow.classifier import class_log_likelihoods, classify
 from tfp_glow.dequantization import (
     VariationalDequantizer,
     bits_per_dim,
@@ -27,6 +29,7 @@ from tfp_glow.training import FlowModel, LinearWarmup
 __all__ = [
     'ActNorm',
     'ChannelPermutation',
+    'ClassPrior',
     'Coupling',
     'FlowModel',
     'GatedConvNet',
@@ -42,6 +45,8 @@ __all__ = [
     'UninitializedActNormWarning',
     'VariationalDequantizer',
     'bits_per_dim',
+    'class_log_likelihoods',
+    'classify',
     'data',
     'data_dependent_init',
     'export_saved_model',

@@ -8,32 +8,43 @@ import os
 import shutil
 import sys
 
+import numpy as np
 import tensorflow as tf
 import tf_keras
 
 from tfp_glow import data as data_lib
 from tfp_glow import presets
+from tfp_glow.classifier import classify
 from tfp_glow.export import export_saved_model
 from tfp_glow.models import Glow, RealNVP, SimpleFlow
-from tfp_glow.samples import SampleGrid, image_grid, sample_pixels, write_png
+from tfp_glow.samples import (
+    SampleGrid,
+    class_rows,
+    image_grid,
+    sample_pixels,
+    write_png,
+)
 from tfp_glow import training
 from tfp_glow.training import FlowModel
 
 # Per model: the builder and its size defaults (levels, steps, width, blocks);
-# Glow's are the `glow_mnist` preset's.
+# Glow's are the `glow_mnist` preset's. `num_classes` (None: unconditional) is
+# the data's when training with --conditional.
 MODELS = {
     'glow': (lambda shape, c: Glow(
         shape, num_levels=c['levels'], num_steps_per_level=c['steps_per_level'],
-        hidden_channels=c['hidden_channels'], seed=c['seed']),
+        hidden_channels=c['hidden_channels'], seed=c['seed'],
+        num_classes=c.get('num_classes')),
              {key: getattr(presets.PRESETS['glow_mnist'], key)
               for key in ('levels', 'steps_per_level', 'hidden_channels')}),
     'realnvp': (lambda shape, c: RealNVP(
         shape, num_scales=c['levels'], hidden_channels=c['hidden_channels'],
-        num_blocks=c['blocks']),
+        num_blocks=c['blocks'], num_classes=c.get('num_classes')),
                 {'levels': 2, 'hidden_channels': 64, 'blocks': 4}),
     'simple': (lambda shape, c: SimpleFlow(
         shape, multi_scale=c['levels'] == 2,
-        hidden_channels=c['hidden_channels']),
+        hidden_channels=c['hidden_channels'],
+        num_classes=c.get('num_classes')),
                {'levels': 2, 'hidden_channels': 32}),
 }
 STRATEGIES = {
@@ -103,6 +114,8 @@ def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
   train.add_argument('--hidden-channels', type=int)
   train.add_argument('--blocks', type=int, help='RealNVP residual blocks')
   train.add_argument('--seed', type=int, default=0)
+  train.add_argument('--conditional', action='store_true',
+                     help='class-conditional flow, trained on the labels')
   train.add_argument('--strategy', choices=sorted(STRATEGIES),
                      default='default')
   train.add_argument('--jit-compile', action='store_true', help='XLA')
@@ -114,7 +127,8 @@ def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
   if preset:   # After add_argument, whose own defaults would win otherwise.
     train.set_defaults(**preset.cli_settings())
 
-  evaluate = commands.add_parser('evaluate', help='print test bits/dim')
+  evaluate = commands.add_parser(
+      'evaluate', help='print test bits/dim (and accuracy if conditional)')
   evaluate.set_defaults(run=run_evaluate)
   evaluate.add_argument('--out', required=True, help='run directory')
   _data_arguments(evaluate, help_suffix=' (default: the training data)')
@@ -126,6 +140,8 @@ def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
   sample.add_argument('--temperature', type=float, default=0.7)
   sample.add_argument('--num-samples', type=int, default=64)
   sample.add_argument('--seed', type=int, default=None)
+  sample.add_argument('--label', type=int, help=(
+      'class of a conditional model (default: one row of 8 per class)'))
 
   export = commands.add_parser(
       'export', help='write a SavedModel for TF Serving')
@@ -159,11 +175,13 @@ def run_train(args) -> None:
                          f'--model {args.model}.')
   if args.model == 'simple' and args.levels not in (None, 1, 2):
     raise CommandError(f'--model simple has 1 or 2 levels, got {args.levels}.')
-  images = _load_data(args.dataset, args.data, args.batch_size, args.seed)
+  images = _load_data(args.dataset, args.data, args.batch_size, args.seed,
+                      labels=args.conditional)
   flow_config = {
       'model': args.model,
       'image_shape': list(images.image_shape),
       'seed': args.seed,
+      **({'num_classes': images.num_classes} if args.conditional else {}),
       **{key: default if getattr(args, key) is None else getattr(args, key)
          for key, default in model_defaults.items()},
   }
@@ -201,7 +219,9 @@ def run_evaluate(args) -> None:
   config = _read_config(args.out)
   source = ((args.dataset, args.data) if args.dataset or args.data else
             (config['data']['dataset'], config['data']['data']))
-  images = _load_data(*source, config['training']['batch_size'])
+  conditional = 'num_classes' in config['flow']
+  images = _load_data(*source, config['training']['batch_size'],
+                      labels=conditional)
   expected = tuple(config['flow']['image_shape'])
   if images.image_shape != expected:
     raise CommandError(
@@ -210,6 +230,10 @@ def run_evaluate(args) -> None:
   model = _restore_model(args.out, config)
   metrics = model.evaluate(images.test, return_dict=True, verbose=0)
   print(f'test bits/dim: {metrics["bits_per_dim"]:.4f}')
+  if conditional:
+    correct = [classify(model.flow, (tf.cast(pixels, tf.float32) + 0.5) / 256)
+               == tf.cast(labels, tf.int32) for pixels, labels in images.test]
+    print(f'test accuracy: {np.mean(np.concatenate(correct)):.4f}')
 
 
 def run_sample(args) -> None:
@@ -217,9 +241,22 @@ def run_sample(args) -> None:
     raise CommandError(f'{args.output} exists; choose another --output.')
   if args.temperature <= 0:
     raise CommandError(f'--temperature must be > 0, got {args.temperature}.')
-  model = _restore_model(args.out, _read_config(args.out))
+  config = _read_config(args.out)
+  num_classes = config['flow'].get('num_classes')
+  if args.label is not None and not num_classes:
+    raise CommandError(f'--label needs a conditional model; {args.out} holds '
+                       'an unconditional one (train with --conditional).')
+  if args.label is not None and not 0 <= args.label < num_classes:
+    raise CommandError(f'--label must lie in [0, {num_classes}), got '
+                       f'{args.label}.')
+  model = _restore_model(args.out, config)
   seed = None if args.seed is None else [args.seed, 0]
-  pixels = sample_pixels(model.flow, args.num_samples, args.temperature, seed)
+  num_samples, labels = args.num_samples, args.label
+  if num_classes and labels is None:
+    labels = class_rows(num_classes)
+    num_samples = len(labels)
+  pixels = sample_pixels(model.flow, num_samples, args.temperature, seed,
+                         labels)
   write_png(args.output, image_grid(pixels))
   print(f'wrote {args.output}')
 
@@ -231,10 +268,11 @@ def run_export(args) -> None:
   print(f'exported {export_saved_model(model, args.export_dir, args.version)}')
 
 
-def _load_data(dataset, path, batch_size, seed=None) -> data_lib.ImageData:
+def _load_data(dataset, path, batch_size, seed=None,
+               labels=False) -> data_lib.ImageData:
   if path:
-    return data_lib.load_npz(path, batch_size, seed=seed)
-  return data_lib.load_dataset(dataset, batch_size, seed=seed)
+    return data_lib.load_npz(path, batch_size, seed=seed, labels=labels)
+  return data_lib.load_dataset(dataset, batch_size, seed=seed, labels=labels)
 
 
 def _build_model(flow_config: dict) -> FlowModel:

@@ -29,22 +29,27 @@ class DataError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class ImageData:
-  """Train and test batches of uint8 images [N, H, W, C] (labels dropped)."""
+  """Train and test batches of uint8 images [N, H, W, C].
+
+  Loaded with `labels=True`, batches are `(images, labels)` and
+  `num_classes` is the number of labels; otherwise labels are dropped.
+  """
   train: tf.data.Dataset
   test: tf.data.Dataset
   image_shape: tuple
+  num_classes: int | None = None
 
 
-def load_dataset(name: str, batch_size: int, seed: int | None = None
-                 ) -> ImageData:
+def load_dataset(name: str, batch_size: int, seed: int | None = None,
+                 labels: bool = False) -> ImageData:
   """The data set `name` of `DATASETS`: offline ones first, else tfds.
 
   Raises:
     DataError: for an unknown name or a data set that can not be read.
   """
   if name == 'mnist_5k':
-    return load_mnist_5k(batch_size, seed=seed)
-  return load_tfds(name, batch_size, seed=seed)
+    return load_mnist_5k(batch_size, seed=seed, labels=labels)
+  return load_tfds(name, batch_size, seed=seed, labels=labels)
 
 
 @functools.cache
@@ -82,19 +87,15 @@ def mnist_5k() -> tuple[tuple[np.ndarray, np.ndarray],
 
 
 def load_mnist_5k(batch_size: int, shuffle_buffer: int = 10_000,
-                  seed: int | None = None) -> ImageData:
+                  seed: int | None = None, labels: bool = False) -> ImageData:
   """`mnist_5k()` as batched uint8 images (4,500 train, 500 test)."""
-  (train, _), (test, _) = mnist_5k()
-  return ImageData(
-      batches(tf.data.Dataset.from_tensor_slices(train), batch_size,
-              shuffle_buffer, seed),
-      batches(tf.data.Dataset.from_tensor_slices(test), batch_size),
-      train.shape[1:])
+  train, test = mnist_5k()
+  return _image_data(train, test, batch_size, shuffle_buffer, seed, labels)
 
 
 def load_tfds(name: str, batch_size: int, data_dir: str | None = None,
-              shuffle_buffer: int = 10_000, seed: int | None = None
-              ) -> ImageData:
+              shuffle_buffer: int = 10_000, seed: int | None = None,
+              labels: bool = False) -> ImageData:
   """`name`'s train and test splits from tensorflow-datasets.
 
   Downloads on first use (to `data_dir`, default `~/tensorflow_datasets`).
@@ -116,20 +117,26 @@ def load_tfds(name: str, batch_size: int, data_dir: str | None = None,
         f'({type(error).__name__}: {reason}); on a machine without internet '
         f'use --dataset mnist_5k or a .npz file instead.') from None
   image_shape = tuple(info.features['image'].shape)
+  if labels:
+    def example(features):
+      return features['image'], features['label']
+    num_classes = info.features['label'].num_classes
+  else:
+    def example(features):
+      return features['image']
+    num_classes = None
   return ImageData(
-      batches(train.map(lambda example: example['image']), batch_size,
-              shuffle_buffer, seed),
-      batches(test.map(lambda example: example['image']), batch_size),
-      image_shape)
+      batches(train.map(example), batch_size, shuffle_buffer, seed),
+      batches(test.map(example), batch_size), image_shape, num_classes)
 
 
 def load_npz(path: str, batch_size: int, shuffle_buffer: int = 10_000,
-             seed: int | None = None) -> ImageData:
+             seed: int | None = None, labels: bool = False) -> ImageData:
   """Images from a .npz in Keras's `mnist.npz` layout, for offline machines.
 
   The file holds `x_train` and `x_test`: integer pixels in [0, 255] of shape
-  [N, H, W] (grey) or [N, H, W, C]; `y_train`/`y_test` may be present and are
-  ignored.
+  [N, H, W] (grey) or [N, H, W, C]; integer labels `y_train`/`y_test` in
+  [0, num_classes) are read with `labels=True` and ignored otherwise.
 
   Raises:
     DataError: for a missing or unreadable file, missing arrays, or arrays
@@ -145,7 +152,8 @@ def load_npz(path: str, batch_size: int, shuffle_buffer: int = 10_000,
   except (zipfile.BadZipFile, OSError, ValueError) as error:
     raise DataError(f'{path} is not a readable .npz archive ({error}).'
                     ) from None
-  missing = {'x_train', 'x_test'} - set(arrays)
+  missing = {'x_train', 'x_test', *(('y_train', 'y_test') if labels else ())
+             } - set(arrays)
   if missing:
     raise DataError(f'{path} lacks {", ".join(sorted(missing))} '
                     f'(it holds: {", ".join(arrays) or "nothing"}).')
@@ -154,11 +162,26 @@ def load_npz(path: str, batch_size: int, shuffle_buffer: int = 10_000,
   if train.shape[1:] != test.shape[1:]:
     raise DataError(f'{path}: x_train images are {train.shape[1:]} but x_test '
                     f'images are {test.shape[1:]}.')
+  train_labels = test_labels = None
+  if labels:
+    train_labels = _as_labels(arrays['y_train'], len(train), path, 'y_train')
+    test_labels = _as_labels(arrays['y_test'], len(test), path, 'y_test')
+  return _image_data((train, train_labels), (test, test_labels), batch_size,
+                     shuffle_buffer, seed, labels)
+
+
+def _image_data(train: tuple, test: tuple, batch_size: int,
+                shuffle_buffer: int, seed: int | None,
+                labels: bool) -> ImageData:
+  """`ImageData` of (images, labels) arrays; labels kept iff `labels`."""
+  def elements(images, image_labels):
+    return tf.data.Dataset.from_tensor_slices(
+        (images, image_labels) if labels else images)
+
   return ImageData(
-      batches(tf.data.Dataset.from_tensor_slices(train), batch_size,
-              shuffle_buffer, seed),
-      batches(tf.data.Dataset.from_tensor_slices(test), batch_size),
-      train.shape[1:])
+      batches(elements(*train), batch_size, shuffle_buffer, seed),
+      batches(elements(*test), batch_size), train[0].shape[1:],
+      int(max(train[1].max(), test[1].max())) + 1 if labels else None)
 
 
 def batches(images: tf.data.Dataset, batch_size: int,
@@ -169,6 +192,16 @@ def batches(images: tf.data.Dataset, batch_size: int,
   if shuffle_buffer:
     images = images.shuffle(shuffle_buffer, seed=seed)
   return images.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _as_labels(array: np.ndarray, count: int, path: str,
+               key: str) -> np.ndarray:
+  """`array` as int32 labels [count]; a DataError names what is wrong."""
+  if array.shape != (count,) or array.dtype.kind not in 'ui' or (
+      array.min() < 0):
+    raise DataError(f'{path}: {key} must hold {count} integer labels >= 0, '
+                    f'got {array.dtype} of shape {array.shape}.')
+  return array.astype(np.int32)
 
 
 def _as_images(array: np.ndarray, path: str, key: str) -> np.ndarray:

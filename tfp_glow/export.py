@@ -15,12 +15,32 @@ SIGNATURES = ('serving_default', 'sample', 'encode', 'decode')
 
 
 def serving_signatures(flow: MultiScaleFlow, num_bins: int = 256) -> dict:
-  """The four signatures as concrete functions over `flow`'s variables."""
+  """The four signatures as concrete functions over `flow`'s variables.
+
+  A class-conditional flow's signatures also take int32 `labels`, one per
+  image (sample: one per sample); the others' stay as they are.
+  """
   height, width, channels = flow.image_shape
   dtype = flow.image_dtype
   latent_size = sum(flow.level_sizes)
   images_spec = tf.TensorSpec([None, height, width, channels], tf.uint8,
                               name='images')
+  # A conditional flow's signatures end in `labels`; the others have none.
+  label_specs = ([tf.TensorSpec([None], tf.int32, name='labels')]
+                 if flow.num_classes else [])
+
+  def conditioning(labels: tuple, batch_size) -> dict:
+    """The bijector kwargs of `labels` (empty or one tensor of batch_size)."""
+    if not labels:
+      return {}
+    message = f'labels must hold one label in [0, {flow.num_classes}) per image'
+    with tf.control_dependencies([
+        tf.debugging.assert_equal(tf.size(labels[0]), batch_size,
+                                  message=message),
+        tf.debugging.assert_non_negative(labels[0], message=message),
+        tf.debugging.assert_less(labels[0], flow.num_classes,
+                                 message=message)]):
+      return {'labels': tf.identity(labels[0])}
 
   def bin_centres(images):
     """x = (k + 1/2) / num_bins: deterministic dequantization."""
@@ -28,17 +48,19 @@ def serving_signatures(flow: MultiScaleFlow, num_bins: int = 256) -> dict:
     images = tf.ensure_shape(images, images_spec.shape)
     return (tf.cast(images, dtype) + 0.5) / num_bins
 
-  @tf.function(input_signature=[images_spec])
-  def log_prob(images):
-    log_p = flow_distribution(flow).log_prob(bin_centres(images))
+  @tf.function(input_signature=[images_spec, *label_specs])
+  def log_prob(images, *labels):
+    log_p = flow_distribution(flow).log_prob(
+        bin_centres(images),
+        bijector_kwargs=conditioning(labels, tf.shape(images)[0]))
     return {'log_prob': log_p,
             'bits_per_dim': bits_per_dim(log_p, flow.image_shape, num_bins)}
 
   @tf.function(input_signature=[
       tf.TensorSpec([], tf.int32, name='num_samples'),
       tf.TensorSpec([], tf.float32, name='temperature'),
-      tf.TensorSpec([None], tf.int32, name='seed')])
-  def sample(num_samples, temperature, seed):
+      tf.TensorSpec([None], tf.int32, name='seed'), *label_specs])
+  def sample(num_samples, temperature, seed, *labels):
     """x = decode(T * eps), eps ~ N(0, I): random, or stateless from `seed`."""
     checks = [
         tf.debugging.assert_positive(temperature,
@@ -54,19 +76,23 @@ def serving_signatures(flow: MultiScaleFlow, num_bins: int = 256) -> dict:
         tf.size(seed) == 2,
         lambda: tf.random.stateless_normal(shape, padded, dtype=dtype),
         lambda: tf.random.normal(shape, dtype=dtype))
-    continuous = flow.decode(tf.cast(temperature, dtype) * noise)
+    continuous = flow.decode(tf.cast(temperature, dtype) * noise,
+                             **conditioning(labels, num_samples))
     return {'images': to_pixels(continuous, num_bins),
             'continuous': continuous}
 
-  @tf.function(input_signature=[images_spec])
-  def encode(images):
-    return {'latents': flow.encode(bin_centres(images))}
+  @tf.function(input_signature=[images_spec, *label_specs])
+  def encode(images, *labels):
+    return {'latents': flow.encode(
+        bin_centres(images), **conditioning(labels, tf.shape(images)[0]))}
 
   @tf.function(input_signature=[
-      tf.TensorSpec([None, latent_size], dtype, name='latents')])
-  def decode(latents):
+      tf.TensorSpec([None, latent_size], dtype, name='latents'), *label_specs])
+  def decode(latents, *labels):
     latents = tf.ensure_shape(latents, [None, latent_size])
-    return {'images': to_pixels(flow.decode(latents), num_bins)}
+    return {'images': to_pixels(
+        flow.decode(latents, **conditioning(labels, tf.shape(latents)[0])),
+        num_bins)}
 
   functions = {'serving_default': log_prob, 'sample': sample,
                'encode': encode, 'decode': decode}

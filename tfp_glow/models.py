@@ -14,6 +14,7 @@ from tfp_glow.bijectors import (
   Squeeze,
 )
 from tfp_glow.bijectors.actnorm import warn_if_uninitialized
+from tfp_glow.bijectors.class_prior import ClassPrior
 from tfp_glow.bijectors.coupling import TanhLogScale
 from tfp_glow.bijectors.image_domain import ImageDomain
 from tfp_glow.bijectors.preprocessing import logit_preprocessing
@@ -62,6 +63,14 @@ class MultiScaleFlow(_Chain):
   `level_sizes` gives the length of each level's slice of the latent, first
   factored-out level first, top last.
 
+  With `num_classes`, the top prior is a `ClassPrior` (it replaces
+  `top_prior_fn`'s) and the flow is class-conditional: every method takes
+  integer `labels` as a keyword, which this chain routes by name to the
+  prior nested inside the factor-outs (TFP chains pass kwargs by bijector
+  name), so `dist.log_prob(x, bijector_kwargs={'labels': y})` and
+  `dist.sample(n, bijector_kwargs={'labels': y})` work on
+  `flow_distribution(flow)`.
+
   A flow is a `tf.Module` that owns its variables (and Keras layers), not a
   `CompositeTensor`: it subclasses TFP's `_Chain`, the class `tfb.Chain`
   itself returns for bijectors that are not composite tensors, because a
@@ -74,8 +83,9 @@ class MultiScaleFlow(_Chain):
   """
 
   def __init__(self, image_shape, num_levels: int, level_fn, split_prior_fn,
-               top_prior_fn, preprocessing=(), validate_args=False,
-               dtype=tf.float32, parameters=None, name=None):
+               top_prior_fn, preprocessing=(), num_classes=None,
+               validate_args=False, dtype=tf.float32, parameters=None,
+               name=None):
     if num_levels < 1:
       raise ValueError(
           f'{type(self).__name__} needs num_levels >= 1, got {num_levels}.')
@@ -87,7 +97,11 @@ class MultiScaleFlow(_Chain):
           index, shape, index == num_levels - 1)
       if index == num_levels - 1:
         size = height * width * channels
-        top = top_prior_fn([height, width, channels])
+        self._class_prior = ClassPrior(
+            [height, width, channels], num_classes,
+            validate_args=validate_args, dtype=dtype) if num_classes else None
+        top = ([self._class_prior] if num_classes else
+               top_prior_fn([height, width, channels]))
         flatten = tfb.Reshape([height, width, channels], [size])
         return [*steps, *top, flatten], [size]
       kept, sizes = levels(index + 1, (height, width, channels // 2))
@@ -100,6 +114,8 @@ class MultiScaleFlow(_Chain):
     super().__init__([domain, *preprocessing, *bijectors],
                      validate_args=validate_args, parameters=parameters,
                      name=name)
+    self._labels_route = (tuple(_route_to(self, self._class_prior))
+                          if num_classes else None)
 
   @property
   def image_shape(self) -> tuple:
@@ -115,6 +131,37 @@ class MultiScaleFlow(_Chain):
     """Length of each level's slice of the flat latent, top last."""
     return list(self._level_sizes)
 
+  @property
+  def num_classes(self) -> int | None:
+    """The number of labels of a class-conditional flow, else `None`."""
+    return self._class_prior.num_classes if self._class_prior else None
+
+  @property
+  def class_prior(self) -> ClassPrior | None:
+    """The top prior of a class-conditional flow, else `None`."""
+    return self._class_prior
+
+  def _walk_forward(self, step_fn, x, **kwargs):
+    return super()._walk_forward(step_fn, x, **self._routed(kwargs))
+
+  def _walk_inverse(self, step_fn, y, **kwargs):
+    return super()._walk_inverse(step_fn, y, **self._routed(kwargs))
+
+  def _routed(self, kwargs: dict) -> dict:
+    """`kwargs` with `labels` nested by name on the way to the class prior."""
+    if 'labels' not in kwargs:
+      return kwargs
+    kwargs = dict(kwargs)
+    labels = kwargs.pop('labels')
+    if self._labels_route is None:
+      raise ValueError(
+          f'{self.name} is not class-conditional and takes no labels; build '
+          'it with `num_classes` to condition on them.')
+    nested = {'labels': labels}
+    for name in reversed(self._labels_route):
+      nested = {name: nested}
+    return {**kwargs, **nested}
+
   def copy(self, **override_parameters_kwargs):
     """Not supported: a copy built from the arguments would have new weights."""
     del override_parameters_kwargs  # No copy shares or copies the weights.
@@ -129,13 +176,33 @@ class MultiScaleFlow(_Chain):
     warn_if_uninitialized(self)
     return super()._inverse(y, **kwargs)
 
-  def encode(self, images: tf.Tensor) -> tf.Tensor:
-    """The flat latent of every level: `inverse(images)`."""
-    return self.inverse(images)
+  def encode(self, images: tf.Tensor, **kwargs) -> tf.Tensor:
+    """The flat latent of every level: `inverse(images, **kwargs)`.
 
-  def decode(self, latents: tf.Tensor) -> tf.Tensor:
-    """Images from flat latents: `forward(latents)`."""
-    return self.forward(latents)
+    `kwargs`: `labels` for a class-conditional flow.
+    """
+    return self.inverse(images, **kwargs)
+
+  def decode(self, latents: tf.Tensor, **kwargs) -> tf.Tensor:
+    """Images from flat latents: `forward(latents, **kwargs)`."""
+    return self.forward(latents, **kwargs)
+
+
+def _route_to(chain: tfb.Bijector,
+              target: tfb.Bijector) -> list[str] | None:
+  """Names of the bijectors from `chain` down to `target` (`None`: not held).
+
+  TFP's `Chain` and `JointMap` pass `kwargs[b.name]` to each part `b`, so
+  the names on the way must be unique among their siblings.
+  """
+  for part in getattr(chain, 'bijectors', ()):
+    path = [] if part is target else _route_to(part, target)
+    if path is not None:
+      if [b.name for b in chain.bijectors].count(part.name) > 1:
+        raise ValueError(f'{chain.name} holds several bijectors named '
+                         f'{part.name!r}: labels can not be routed.')
+      return [part.name, *path]
+  return None
 
 
 class Glow(MultiScaleFlow):
@@ -177,6 +244,7 @@ class Glow(MultiScaleFlow):
                permutation: str = 'lu',
                use_split_prior: bool = True,
                learn_top: bool = True,
+               num_classes: int | None = None,
                seed: int | None = None,
                validate_args: bool = False,
                dtype: tf.DType = tf.float32,
@@ -202,6 +270,11 @@ class Glow(MultiScaleFlow):
         Default value: `True`.
       learn_top: Python `bool`, learned mean and scale of the top prior.
         Default value: `True`.
+      num_classes: Python `int`: a class-conditional Glow whose top prior's
+        mean and scale are learned per label (`ClassPrior`, openai/glow's
+        `ycond`; it replaces `learn_top`'s prior). Every call then takes
+        integer `labels` as a bijector kwarg.
+        Default value: `None` (unconditional).
       seed: Python `int` for the 1x1 convolutions and shuffles.
         Default value: `None`.
       validate_args: Python `bool`, passed to every bijector; also checks
@@ -246,8 +319,8 @@ class Glow(MultiScaleFlow):
         else lambda c: None,
         top_prior_fn=lambda shape: [learned_prior(shape, dtype)] if learn_top
         else [],
-        validate_args=validate_args, dtype=dtype, parameters=parameters,
-        name=name)
+        num_classes=num_classes, validate_args=validate_args, dtype=dtype,
+        parameters=parameters, name=name)
 
 
 def bounded_couplings(shape, mask: str, count: int, make_network,
@@ -294,6 +367,7 @@ class RealNVP(MultiScaleFlow):
                hidden_channels: int = 64,
                num_blocks: int = 4,
                alpha: float = 0.05,
+               num_classes: int | None = None,
                validate_args: bool = False,
                dtype: tf.DType = tf.float32,
                name: str = 'real_nvp'):
@@ -309,6 +383,9 @@ class RealNVP(MultiScaleFlow):
         Default value: 4.
       alpha: Python `float` of the logit preprocessing.
         Default value: 0.05.
+      num_classes: Python `int`: class-conditional, with a `ClassPrior` on
+        the top level instead of N(0, I) (see `Glow`).
+        Default value: `None` (unconditional).
       validate_args: Python `bool`; also checks that images lie in [0, 1].
         Default value: `False`.
       dtype: floating `tf.DType` of the parameters and images.
@@ -342,7 +419,7 @@ class RealNVP(MultiScaleFlow):
 
     super().__init__(
         image_shape, num_scales, level, split_prior_fn=lambda c: None,
-        top_prior_fn=lambda shape: [],
+        top_prior_fn=lambda shape: [], num_classes=num_classes,
         preprocessing=[logit_preprocessing(alpha, dtype)],
         validate_args=validate_args, dtype=dtype, parameters=parameters,
         name=name)
@@ -372,6 +449,7 @@ class SimpleFlow(MultiScaleFlow):
                image_shape,
                multi_scale: bool = False,
                hidden_channels: int = 32,
+               num_classes: int | None = None,
                validate_args: bool = False,
                dtype: tf.DType = tf.float32,
                name: str = 'simple_flow'):
@@ -384,6 +462,9 @@ class SimpleFlow(MultiScaleFlow):
       hidden_channels: Python `int`, width of the first GatedConvNets; the
         squeezed scales use 1.5x and 2x.
         Default value: 32.
+      num_classes: Python `int`: class-conditional, with a `ClassPrior` on
+        the top level instead of N(0, I) (see `Glow`).
+        Default value: `None` (unconditional).
       validate_args: Python `bool`; also checks that images lie in [0, 1].
         Default value: `False`.
       dtype: floating `tf.DType` of the parameters and images.
@@ -421,7 +502,7 @@ class SimpleFlow(MultiScaleFlow):
 
     super().__init__(
         image_shape, num_levels, level, split_prior_fn=lambda c: None,
-        top_prior_fn=lambda shape: [],
+        top_prior_fn=lambda shape: [], num_classes=num_classes,
         preprocessing=[logit_preprocessing(1e-5, dtype)],
         validate_args=validate_args, dtype=dtype, parameters=parameters,
         name=name)

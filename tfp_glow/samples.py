@@ -8,8 +8,8 @@ import tf_keras
 
 from tfp_glow.models import MultiScaleFlow, flow_distribution
 
-__all__ = ['SampleGrid', 'image_grid', 'sample_pixels', 'to_pixels',
-           'write_png']
+__all__ = ['SampleGrid', 'class_rows', 'image_grid', 'sample_pixels',
+           'to_pixels', 'write_png']
 
 
 def to_pixels(images: tf.Tensor, num_bins: int = 256) -> tf.Tensor:
@@ -19,10 +19,20 @@ def to_pixels(images: tf.Tensor, num_bins: int = 256) -> tf.Tensor:
 
 
 def sample_pixels(flow: MultiScaleFlow, num_samples: int,
-                  temperature: float = 1., seed=None) -> tf.Tensor:
-  """[num_samples, H, W, C] uint8 samples of `flow` at `temperature`."""
+                  temperature: float = 1., seed=None,
+                  labels=None) -> tf.Tensor:
+  """[num_samples, H, W, C] uint8 samples of `flow` at `temperature`.
+
+  `labels` (a class-conditional flow's): one per sample, or one for all.
+  """
   dist = flow_distribution(flow, temperature)
-  return to_pixels(dist.sample(num_samples, seed=seed))
+  kwargs = {} if labels is None else {'bijector_kwargs': {'labels': labels}}
+  return to_pixels(dist.sample(num_samples, seed=seed, **kwargs))
+
+
+def class_rows(num_classes: int, columns: int = 8) -> tf.Tensor:
+  """Labels 0 x columns, 1 x columns, ...: a grid with one row per class."""
+  return tf.repeat(tf.range(num_classes), columns)
 
 
 def image_grid(pixels: tf.Tensor, columns: int = 8) -> tf.Tensor:
@@ -45,17 +55,23 @@ def write_png(path: str, image: tf.Tensor) -> None:
 
 
 class SampleGrid(tf_keras.callbacks.Callback):
-  """Writes a grid of samples to `directory/epoch_NNN.png` after each epoch."""
+  """Writes a grid of samples to `directory/epoch_NNN.png` after each epoch.
+
+  A class-conditional flow's grid has one row of 8 per class instead.
+  """
 
   def __init__(self, flow: MultiScaleFlow, directory: str,
                num_samples: int = 64, temperature: float = 0.7):
     super().__init__()
     self._flow = flow
     self._directory = directory
-    self._num_samples = num_samples
+    self._labels = class_rows(flow.num_classes) if flow.num_classes else None
+    self._num_samples = (num_samples if self._labels is None
+                         else len(self._labels))
     self._temperature = temperature
 
   def on_epoch_end(self, epoch, logs=None):
-    pixels = sample_pixels(self._flow, self._num_samples, self._temperature)
+    pixels = sample_pixels(self._flow, self._num_samples, self._temperature,
+                           labels=self._labels)
     write_png(os.path.join(self._directory, f'epoch_{epoch + 1:03d}.png'),
               image_grid(pixels))

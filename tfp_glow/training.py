@@ -9,21 +9,26 @@ from tfp_glow.bijectors.actnorm import (
     data_dependent_init,
     initialized_in_graph,
 )
+from tfp_glow.classifier import class_log_likelihoods
 from tfp_glow.dequantization import (
     VariationalDequantizer,
     bits_per_dim,
-    log_likelihood_bound,
+    uniform_dequantize,
 )
 from tfp_glow.models import MultiScaleFlow, flow_distribution
 
-__all__ = ['DEFAULT_CLIP_NORM', 'DEFAULT_LEARNING_RATE', 'DEFAULT_WARMUP_STEPS',
-           'FlowModel', 'LinearWarmup', 'adam']
+__all__ = ['DEFAULT_CLASSIFICATION_WEIGHT', 'DEFAULT_CLIP_NORM',
+           'DEFAULT_LEARNING_RATE', 'DEFAULT_WARMUP_STEPS', 'FlowModel',
+           'LinearWarmup', 'adam']
 
 # The command line's defaults, from a sweep on real MNIST digits
 # (BENCHMARKS.md, "Optimizer defaults").
 DEFAULT_LEARNING_RATE = 1e-3
 DEFAULT_WARMUP_STEPS = 100
 DEFAULT_CLIP_NORM = 50.
+# Of the classification loss of class-conditional flows, measured on real
+# MNIST digits (BENCHMARKS.md, "Class-conditional Glow").
+DEFAULT_CLASSIFICATION_WEIGHT = 1.
 
 
 class FlowModel(tf_keras.Model):
@@ -39,7 +44,19 @@ class FlowModel(tf_keras.Model):
   with the flow. The noise comes from the model's own `tf.random.Generator`
   (seeded from NumPy's global generator, so `set_random_seed` fixes it);
   under a distribution strategy each replica draws its own. Floating inputs are taken as continuous images in [0, 1].
-  The data may be images or `(images, labels)`; labels are ignored.
+  The data may be images or `(images, labels)`: a class-conditional flow
+  (built with `num_classes`) trains on log p(x | y) and needs the integer
+  labels; any other flow ignores them. A class-conditional flow can also
+  train its Bayes classifier p(y | x) = softmax_y log p(x | y) (uniform
+  p(y), `tfp_glow.classify`) with openai/glow's weight_y convention:
+
+  ```none
+  loss = bits_per_dim(x | y) + classification_weight * (-log2 p(y | x))
+  ```
+
+  openai/glow puts a linear classifier on the pooled top latent; here the
+  classifier is the flow's own (its logits are log p_top(z | y) of the top
+  latent z), so the weight trains the classifier that `classify` uses.
 
   Keras runs each step under `tf.function` (`compile(jit_compile=True)` for
   XLA) and under any `tf.distribute` strategy whose scope holds the model.
@@ -65,22 +82,43 @@ class FlowModel(tf_keras.Model):
 
   def __init__(self, flow: MultiScaleFlow,
                dequantizer: VariationalDequantizer | None = None,
-               num_bins: int = 256, **kwargs):
+               num_bins: int = 256,
+               classification_weight: float = DEFAULT_CLASSIFICATION_WEIGHT,
+               **kwargs):
     """Wraps `flow` (and `dequantizer`) for Keras.
 
     Args:
       flow: a `Glow`, `RealNVP` or `SimpleFlow` (any `MultiScaleFlow`).
       dequantizer: a `VariationalDequantizer`, or `None` for uniform noise.
         Default value: `None`.
-      num_bins: Python `int`, the number of pixel values.
+      num_bins: Python `int`, the number of pixel values; a `dequantizer`
+        must have the same.
         Default value: 256.
+      classification_weight: Python `float` >= 0, the weight of the
+        classification loss (bits of -log p(y | x) per bit/dim) of a
+        class-conditional flow; ignored for other flows.
+        Default value: `DEFAULT_CLASSIFICATION_WEIGHT`, measured on real
+        MNIST digits (BENCHMARKS.md, "Class-conditional Glow").
       **kwargs: passed to `tf_keras.Model` (e.g. `name`).
+
+    Raises:
+      ValueError: for a dequantizer built for another number of pixel
+        values, or a negative classification weight.
     """
+    if dequantizer is not None and dequantizer.num_bins != num_bins:
+      raise ValueError(
+          f'the dequantizer is built for {dequantizer.num_bins} pixel values, '
+          f'the model for num_bins={num_bins}.')
+    if classification_weight < 0:
+      raise ValueError('classification_weight must be >= 0, got '
+                       f'{classification_weight}.')
     super().__init__(**kwargs)
     self.flow = flow
     self.dequantizer = dequantizer
     self.distribution = flow_distribution(flow)
     self._num_bins = num_bins
+    self.classification_weight = (classification_weight if flow.num_classes
+                                  else 0.)
     # Created in the strategy's scope, it gives every replica its own stream.
     self._noise = tf.random.Generator.from_seed(np.random.randint(2**31))
     self._actnorms = [m for m in flow.submodules if isinstance(m, ActNorm)]
@@ -90,9 +128,10 @@ class FlowModel(tf_keras.Model):
     # One trace of the pixel path creates every network's variables (the
     # flow's and the dequantizer's), so checkpoints and BackupAndRestore
     # restore at once, not deferred.
+    labels_spec = tf.TensorSpec([None], tf.int32) if flow.num_classes else None
     with initialized_in_graph():
       tf.function(self.call).get_concrete_function(
-          tf.TensorSpec([None, *flow.image_shape], tf.uint8))
+          tf.TensorSpec([None, *flow.image_shape], tf.uint8), labels_spec)
     self.built = True
 
   def compile(self, optimizer='rmsprop', **kwargs):
@@ -109,36 +148,68 @@ class FlowModel(tf_keras.Model):
   def metrics(self) -> list:
     return [self._loss_tracker, self._bits_tracker, self._nonfinite_tracker]
 
-  def log_likelihood(self, images: tf.Tensor) -> tf.Tensor:
-    """Per-image log p(x) (nats on [0, 1]^D), a one-sample bound for pixels."""
-    images = tf.convert_to_tensor(images)
-    if images.dtype.is_integer:
-      return log_likelihood_bound(
-          self.distribution, images, self.dequantizer,
-          seed=self._noise.uniform_full_int([2], tf.int32),
-          num_bins=self._num_bins)
-    return self.distribution.log_prob(_unit_images(images,
-                                                   self.flow.image_dtype))
+  def log_likelihood(self, images: tf.Tensor,
+                     labels: tf.Tensor | None = None) -> tf.Tensor:
+    """Per-image log p(x) (nats on [0, 1]^D), a one-sample bound for pixels.
 
-  def call(self, images: tf.Tensor) -> tf.Tensor:
+    log p(x | y) for a class-conditional flow, which needs the `labels`;
+    other flows ignore them.
+    """
+    images, log_q = self._continuous(images)
+    return self._log_prob(images, self._labels(labels)) - log_q
+
+  def _continuous(self, images: tf.Tensor) -> tuple:
+    """Images in [0, 1] and log q(u | k): integer pixels k dequantized."""
+    images = tf.convert_to_tensor(images)
+    if not images.dtype.is_integer:
+      return _unit_images(images, self.flow.image_dtype), 0.
+    seed = self._noise.uniform_full_int([2], tf.int32)
+    if self.dequantizer is None:
+      return uniform_dequantize(images, seed, self._num_bins), 0.
+    return self.dequantizer.dequantize(images, seed)
+
+  def _log_prob(self, images: tf.Tensor, labels) -> tf.Tensor:
+    kwargs = {} if labels is None else {'bijector_kwargs': {'labels': labels}}
+    return self.distribution.log_prob(images, **kwargs)
+
+  def call(self, images: tf.Tensor,
+           labels: tf.Tensor | None = None) -> tf.Tensor:
     """Per-image bits/dim of `images` (8-bit pixels or images in [0, 1])."""
-    return bits_per_dim(self.log_likelihood(images), self.flow.image_shape,
-                        self._num_bins)
+    return bits_per_dim(self.log_likelihood(images, labels),
+                        self.flow.image_shape, self._num_bins)
+
+  def _labels(self, labels: tf.Tensor | None) -> tf.Tensor | None:
+    """The labels a class-conditional flow needs; `None` for other flows."""
+    if not self.flow.num_classes:
+      return None
+    if labels is None:
+      raise ValueError(
+          f'{self.flow.name} is class-conditional ({self.flow.num_classes} '
+          'classes): FlowModel needs (images, labels) data, or labels for '
+          'log_likelihood and call.')
+    return labels
 
   def train_step(self, data):
     with initialized_in_graph():  # The first step initialises the ActNorms.
       return self._train_step(data)
 
   def _train_step(self, data):
-    images, _, _ = tf_keras.utils.unpack_x_y_sample_weight(data)
-    _on_every_replica_if(self._needs_init(), self._initialize, images)
+    images, labels, _ = tf_keras.utils.unpack_x_y_sample_weight(data)
+    _on_every_replica_if(self._needs_init(), self._initialize, images,
+                         *([] if labels is None else [labels]))
     # mixed_float16: Keras's compile wraps the optimizer in a loss scaler.
     scaler = (self.optimizer if isinstance(
         self.optimizer, tf_keras.mixed_precision.LossScaleOptimizer) else None)
+    labels = self._labels(labels)
     with tf.GradientTape() as tape:
-      nll = -self.log_likelihood(images)
+      continuous, log_q = self._continuous(images)
+      nll = log_q - self._log_prob(continuous, labels)
+      objective = nll
+      if self.classification_weight:
+        objective += (self.classification_weight * _size(self.flow) *
+                      self._class_cross_entropy(continuous, labels))
       # Sum over the global batch / its size: replicas' gradients add up.
-      loss = tf.nn.compute_average_loss(nll)
+      loss = tf.nn.compute_average_loss(objective)
       scaled_loss = scaler.get_scaled_loss(loss) if scaler else loss
     variables = self.trainable_variables
     gradients = tape.gradient(scaled_loss, variables)
@@ -161,8 +232,15 @@ class FlowModel(tf_keras.Model):
             'nonfinite_steps': self._nonfinite_tracker.result()}
 
   def test_step(self, data):
-    images, _, _ = tf_keras.utils.unpack_x_y_sample_weight(data)
-    return self._track(-self.log_likelihood(images))
+    images, labels, _ = tf_keras.utils.unpack_x_y_sample_weight(data)
+    return self._track(-self.log_likelihood(images, labels))
+
+  def _class_cross_entropy(self, images: tf.Tensor,
+                           labels: tf.Tensor) -> tf.Tensor:
+    """-log p(y | x) in nats, from the flow pass `_log_prob` cached."""
+    logits = class_log_likelihoods(self.flow, images, labels)
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(
+        tf.cast(labels, tf.int32), logits)
 
   def _track(self, nll: tf.Tensor) -> dict:
     self._loss_tracker.update_state(nll)
@@ -175,11 +253,11 @@ class FlowModel(tf_keras.Model):
     return tf.logical_not(
         tf.reduce_all([a.initialized for a in self._actnorms] + [True]))
 
-  def _initialize(self, images: tf.Tensor) -> None:
+  def _initialize(self, images: tf.Tensor, labels=None) -> None:
     with data_dependent_init():
       # A fresh tensor: the bijector cache must not hand this branch's
       # results to the training step.
-      self.log_likelihood(tf.identity(images))
+      self.log_likelihood(tf.identity(images), labels)
 
 
 class LinearWarmup(tf_keras.optimizers.schedules.LearningRateSchedule):
@@ -211,6 +289,11 @@ def adam(learning_rate: float = DEFAULT_LEARNING_RATE,
   if warmup_steps:
     learning_rate = LinearWarmup(learning_rate, warmup_steps)
   return tf_keras.optimizers.Adam(learning_rate, global_clipnorm=clip_norm)
+
+
+def _size(flow: MultiScaleFlow) -> int:
+  """D = H * W * C of the flow's images."""
+  return int(np.prod(flow.image_shape))
 
 
 def _unit_images(images: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
