@@ -149,6 +149,7 @@ def run_train(args) -> FlowModel | None:
   # writes, and the chief writes it only inside `fit` or when overwriting).
   strategy = STRATEGIES[args.strategy]()
   chief = strategy.extended.should_checkpoint
+  tf_keras.utils.set_random_seed(args.seed)  # Before the data's shuffle.
   images = _load_data(args.dataset, args.data, args.batch_size, args.seed)
   flow_config = {
       'model': args.model,
@@ -174,7 +175,6 @@ def run_train(args) -> FlowModel | None:
   if chief:
     _write_config(args.out, config)
 
-  tf_keras.utils.set_random_seed(args.seed)
   with strategy.scope(), _global_policy(args.mixed_precision):
     model = _build_model(flow_config)
     model.compile(training.adam(args.learning_rate, args.warmup_steps,

@@ -157,19 +157,20 @@ class FlowModel(tf_keras.Model):
     context = tf.distribute.get_replica_context()
     self._nonfinite_tracker.update_state(
         (1. - tf.cast(finite, tf.float32)) / context.num_replicas_in_sync)
-    return {**self._track(tf.boolean_mask(nll, tf.math.is_finite(nll))),
-            'nonfinite_steps': self._nonfinite_tracker.result()}
+    self._track(tf.boolean_mask(nll, tf.math.is_finite(nll)))
+    return self.get_metrics_result()
 
   def test_step(self, data):
     images, _, _ = tf_keras.utils.unpack_x_y_sample_weight(data)
-    return self._track(-self.log_likelihood(images))
+    self._track(-self.log_likelihood(images))
+    # Every metric, as Keras's own steps return: then Keras reports each
+    # metric read across all replicas, not the replicas' results summed.
+    return self.get_metrics_result()
 
-  def _track(self, nll: tf.Tensor) -> dict:
+  def _track(self, nll: tf.Tensor) -> None:
     self._loss_tracker.update_state(nll)
     self._bits_tracker.update_state(
         bits_per_dim(-nll, self.flow.image_shape, self._num_bins))
-    return {'loss': self._loss_tracker.result(),
-            'bits_per_dim': self._bits_tracker.result()}
 
   def _needs_init(self) -> tf.Tensor:
     return tf.logical_not(
