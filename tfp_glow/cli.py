@@ -49,6 +49,10 @@ class CommandError(Exception):
   """A problem with the command's input, reported in one line."""
 
 
+class WorkerLostError(Exception):
+  """A worker of a multi-worker run stopped; starting all again resumes."""
+
+
 # The input errors main reports in one line; any other error is a bug and
 # keeps its traceback.
 USER_ERRORS = (CommandError, data_lib.DataError, FileExistsError)
@@ -61,6 +65,9 @@ def main(argv=None) -> int:
   except USER_ERRORS as error:
     print(f'tfp_glow {args.command}: error: {error}', file=sys.stderr)
     return 2
+  except WorkerLostError as error:
+    print(f'tfp_glow {args.command}: error: {error}', file=sys.stderr)
+    return 1
   return 0
 
 
@@ -198,8 +205,18 @@ def run_train(args) -> FlowModel | None:
       # are written, so a resumed run never trains a recorded epoch again.
       *([tf_keras.callbacks.CSVLogger(history, append=True)] if chief else []),
   ]
-  model.fit(images.train, epochs=args.epochs, validation_data=images.test,
-            callbacks=callbacks)
+  try:
+    model.fit(images.train, epochs=args.epochs, validation_data=images.test,
+              callbacks=callbacks)
+  except tf.errors.UnavailableError as error:
+    # TensorFlow aborts the collectives when a peer goes (or checks find it
+    # gone, every 30 s): no worker hangs.
+    reason = next((line for line in error.message.splitlines()
+                   if 'abort' in line), error.message.splitlines()[0])
+    raise WorkerLostError(
+        f'a worker of the run was lost ({reason}); start every worker again '
+        f'with the same command to resume from the last epoch in '
+        f'{os.path.join(args.out, "backup")}.') from error
   print(f'best checkpoint: {_best_checkpoint(args.out)}')
   return model
 
