@@ -193,6 +193,26 @@ def test_internal_value_errors_are_not_reported_as_user_errors(
               '--epochs', '1', *SMALL_GLOW])
 
 
+def test_a_lost_worker_is_one_line_that_says_how_to_resume(
+    digits_npz, tmp_path, monkeypatch, capsys):
+  """What the surviving worker of a two-worker run got when the other was
+  killed (BENCHMARKS.md, "Multi-worker training")."""
+  def fit(*args, **kwargs):
+    raise tf.errors.UnavailableError(None, None, (
+        'Graph execution error:\n\nDetected at node CollectiveReduceV2_1\n'
+        'Collective ops is aborted by: recvmsg:Connection reset by peer\n'
+        'The error could be from a previous operation.'))
+
+  monkeypatch.setattr(cli.FlowModel, 'fit', fit)
+  out = str(tmp_path / 'run')
+  assert cli.main(['train', '--data', digits_npz, '--out', out,
+                   '--epochs', '1', *SMALL_GLOW]) == 1
+  assert capsys.readouterr().err.strip() == (
+      'tfp_glow train: error: a worker of the run was lost (Collective ops is '
+      'aborted by: recvmsg:Connection reset by peer); start every worker '
+      f'again with the same command to resume from the last epoch in {out}/backup.')
+
+
 def test_command_line_errors_have_no_traceback(tmp_path):
   result = subprocess.run(
       [sys.executable, '-m', 'tfp_glow', 'train', '--data',
