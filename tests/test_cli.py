@@ -200,7 +200,9 @@ def test_a_lost_worker_is_one_line_that_says_how_to_resume(
   def fit(*args, **kwargs):
     raise tf.errors.UnavailableError(None, None, (
         'Graph execution error:\n\nDetected at node CollectiveReduceV2_1\n'
-        'Collective ops is aborted by: recvmsg:Connection reset by peer\n'
+        '{{function_node __wrapped__CollectiveReduceV2_device_/job:worker/'
+        'replica:0/task:0/device:CPU:0}} Collective ops is aborted by: '
+        'recvmsg:Connection reset by peer\n'
         'The error could be from a previous operation.'))
 
   monkeypatch.setattr(cli.FlowModel, 'fit', fit)

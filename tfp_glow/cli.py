@@ -5,6 +5,7 @@ import contextlib
 import csv
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -213,6 +214,7 @@ def run_train(args) -> FlowModel | None:
     # gone, every 30 s): no worker hangs.
     reason = next((line for line in error.message.splitlines()
                    if 'abort' in line), error.message.splitlines()[0])
+    reason = re.sub(r'\{\{.*?\}\}\s*', '', reason)  # the op's node name
     raise WorkerLostError(
         f'a worker of the run was lost ({reason}); start every worker again '
         f'with the same command to resume from the last epoch in '
