@@ -14,10 +14,11 @@ and print its size in bytes: the per-step cost that N machines add.
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
+
+from tfp_glow.local_cluster import worker_environments
 
 ROLE = 'BENCHMARK_ROLE'
 
@@ -41,21 +42,13 @@ def main() -> None:
 
 
 def run_processes(args, count: int) -> list[dict]:
-  sockets = [socket.socket() for _ in range(count)]
-  for s in sockets:
-    s.bind(('localhost', 0))
-  cluster = {'worker': [f'localhost:{s.getsockname()[1]}' for s in sockets]}
-  for s in sockets:
-    s.close()
-  processes = []
-  for index in range(count):
-    environment = {**os.environ, ROLE: '1', 'TF_CPP_MIN_LOG_LEVEL': '2'}
-    if count > 1:
-      environment['TF_CONFIG'] = json.dumps(
-          {'cluster': cluster, 'task': {'type': 'worker', 'index': index}})
-    processes.append(subprocess.Popen(
-        [sys.executable, __file__, *sys.argv[1:]], env=environment,
-        stdout=subprocess.PIPE, text=True))
+  """`count` processes of this script (one: no TF_CONFIG); their results."""
+  environments = (worker_environments(count) if count > 1
+                  else [dict(os.environ)])
+  processes = [subprocess.Popen(
+      [sys.executable, __file__, *sys.argv[1:]],
+      env={**environment, ROLE: '1'}, stdout=subprocess.PIPE, text=True)
+               for environment in environments]
   return [json.loads(p.communicate()[0].strip().splitlines()[-1])
           for p in processes]
 

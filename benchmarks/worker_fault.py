@@ -12,13 +12,13 @@ takes minutes on 2 CPU cores).
 """
 
 import csv
-import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
 import time
+
+from tfp_glow.local_cluster import worker_environments
 
 ROOT = pathlib.Path(__file__).parents[1]
 TRAIN = ['--dataset', 'mnist_5k', '--epochs', '3', '--batch-size', '500',
@@ -27,19 +27,8 @@ TRAIN = ['--dataset', 'mnist_5k', '--epochs', '3', '--batch-size', '500',
 
 
 def start(directory: str, tag: str) -> list[subprocess.Popen]:
-  sockets = [socket.socket() for _ in range(2)]
-  for s in sockets:
-    s.bind(('localhost', 0))
-  cluster = {'worker': [f'localhost:{s.getsockname()[1]}' for s in sockets]}
-  for s in sockets:
-    s.close()
   workers = []
-  for index in range(2):
-    environment = {
-        **os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2',
-        'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]),
-        'TF_CONFIG': json.dumps({'cluster': cluster,
-                                 'task': {'type': 'worker', 'index': index}})}
+  for index, environment in enumerate(worker_environments(2)):
     with open(os.path.join(directory, f'{tag}_{index}.log'), 'w') as log:
       workers.append(subprocess.Popen(
           [sys.executable, '-m', 'tfp_glow', 'train', *TRAIN, '--out',

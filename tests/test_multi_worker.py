@@ -1,10 +1,8 @@
 """`train --strategy multi_worker` in two worker processes on localhost."""
 
 import csv
-import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
 
@@ -12,6 +10,7 @@ import numpy as np
 
 from tests import train_worker
 from tfp_glow import cli
+from tfp_glow.local_cluster import worker_environments
 
 ROOT = pathlib.Path(__file__).parents[1]
 # 9 steps of 500 digits (250 per worker), then 500 test digits.
@@ -22,26 +21,10 @@ WEIGHT_TOLERANCE = 1e-6
 TIMEOUT_S = 600
 
 
-def free_ports(count: int) -> list[int]:
-  sockets = [socket.socket() for _ in range(count)]
-  for s in sockets:
-    s.bind(('localhost', 0))
-  ports = [s.getsockname()[1] for s in sockets]
-  for s in sockets:
-    s.close()
-  return ports
-
-
 def start_workers(tmp_path, train_arguments) -> list[subprocess.Popen]:
   """Two workers of one cluster; worker i saves its state to state_i.npz."""
-  cluster = {'worker': [f'localhost:{port}' for port in free_ports(2)]}
   workers = []
-  for index in range(2):
-    environment = {
-        **os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2',
-        'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]),
-        'TF_CONFIG': json.dumps({'cluster': cluster,
-                                 'task': {'type': 'worker', 'index': index}})}
+  for index, environment in enumerate(worker_environments(2)):
     with open(tmp_path / f'worker_{index}.log', 'w') as log:
       workers.append(subprocess.Popen(
           [sys.executable, '-m', 'tests.train_worker',
