@@ -62,12 +62,15 @@ def test_two_workers_train_like_one_process_with_two_replicas(
 
   chief, other = (np.load(tmp_path / f'state_{i}.npz') for i in range(2))
   names = [name for name in chief.files if name != 'log_likelihood']
-  assert names == [name for name in reference if name != 'log_likelihood']
+  assert len(names) == len(reference) - 1
   for name in names:
     # Identical on both workers, ActNorms included (initialised from the
-    # global batch), and as in one process.
+    # global batch), and as in one process (matched by position: Keras
+    # numbers layer names per process).
     np.testing.assert_array_equal(chief[name], other[name], err_msg=name)
-    np.testing.assert_allclose(chief[name], reference[name],
+    position = name.split(':')[0] + ':'
+    (same,) = [key for key in reference if key.startswith(position)]
+    np.testing.assert_allclose(chief[name], reference[same],
                                atol=WEIGHT_TOLERANCE, err_msg=name)
   assert all(chief[n] for n in names if n.endswith('initialized:0'))
   shifts = [n for n in names if n.endswith('shift:0')]
