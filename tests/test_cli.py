@@ -3,6 +3,7 @@
 import csv
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -232,6 +233,28 @@ def test_internal_value_errors_are_not_reported_as_user_errors(
               '--epochs', '1', *SMALL_GLOW])
 
 
+def test_a_lost_worker_is_one_line_that_says_how_to_resume(
+    digits_npz, tmp_path, monkeypatch, capsys):
+  """What the surviving worker of a two-worker run got when the other was
+  killed (BENCHMARKS.md, "Multi-worker training")."""
+  def fit(*args, **kwargs):
+    raise tf.errors.UnavailableError(None, None, (
+        'Graph execution error:\n\nDetected at node CollectiveReduceV2_1\n'
+        '{{function_node __wrapped__CollectiveReduceV2_device_/job:worker/'
+        'replica:0/task:0/device:CPU:0}} Collective ops is aborted by: '
+        'recvmsg:Connection reset by peer\n'
+        'The error could be from a previous operation.'))
+
+  monkeypatch.setattr(cli.FlowModel, 'fit', fit)
+  out = str(tmp_path / 'run')
+  assert cli.main(['train', '--data', digits_npz, '--out', out,
+                   '--epochs', '1', *SMALL_GLOW]) == 1
+  assert capsys.readouterr().err.strip() == (
+      'tfp_glow train: error: a worker of the run was lost (Collective ops is '
+      'aborted by: recvmsg:Connection reset by peer); start every worker '
+      f'again with the same command to resume from the last epoch in {out}/backup.')
+
+
 def test_command_line_errors_have_no_traceback(tmp_path):
   result = subprocess.run(
       [sys.executable, '-m', 'tfp_glow', 'train', '--data',
@@ -245,15 +268,52 @@ def test_command_line_errors_have_no_traceback(tmp_path):
   assert not os.path.exists(tmp_path / 'run')
 
 
-def test_the_main_job_trains_offline_on_real_mnist_digits(tmp_path):
-  """The README's first command, shortened: --dataset mnist_5k needs no network."""
+def files(out):
+  """Every file under `out` with its modification time and size."""
+  return {os.path.join(root, name): (os.stat(os.path.join(root, name)).st_mtime_ns,
+                                     os.stat(os.path.join(root, name)).st_size)
+          for root, _, names in os.walk(out) for name in names}
+
+
+def test_the_main_job_trains_offline_on_real_mnist_digits(tmp_path, capsys):
+  """The README's first command, shortened: --dataset mnist_5k needs no network.
+
+  The same command again changes nothing; a larger --epochs continues from
+  the backed-up epoch; no epoch is recorded twice.
+  """
   out = str(tmp_path / 'glow_mnist')
-  assert cli.main(['train', '--dataset', 'mnist_5k', '--out', out,
-                   '--epochs', '1', '--batch-size', '500', '--levels', '1',
-                   '--steps-per-level', '1', '--hidden-channels', '4']) == 0
+  command = ['train', '--dataset', 'mnist_5k', '--out', out,
+             '--batch-size', '500', '--levels', '1', '--steps-per-level', '1',
+             '--hidden-channels', '4']
+  assert cli.main([*command, '--epochs', '1']) == 0
   (row,) = history(out)
   assert np.isfinite(float(row['val_bits_per_dim']))
   with open(os.path.join(out, 'config.json')) as file:
     assert '"dataset": "mnist_5k"' in file.read()
   grid = read_png(os.path.join(out, 'samples', 'epoch_001.png'))
   assert grid.shape == (8 * 28, 8 * 28, 1)
+
+  before = files(out)
+  capsys.readouterr()
+  assert cli.main([*command, '--epochs', '1']) == 0
+  assert capsys.readouterr().out.strip() == (
+      f'{out} holds 1 trained epochs already (--epochs 1): nothing to do; '
+      'pass a larger --epochs to train on.')
+  assert files(out) == before
+
+  assert cli.main([*command, '--epochs', '2']) == 0
+  assert 'Epoch 2/2' in capsys.readouterr().out
+  rows = history(out)
+  assert [row['epoch'] for row in rows] == ['0', '1']
+  # Epoch 2 trained on from epoch 1's weights and optimizer: 9 + 9 steps.
+  backup = tf.train.latest_checkpoint(os.path.join(out, cli.BACKUP))
+  assert tf.train.load_variable(
+      backup, 'model/optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE') == 18
+
+  shutil.rmtree(os.path.join(out, 'backup'))
+  assert cli.main([*command, '--epochs', '3']) == 2
+  assert capsys.readouterr().err.strip() == (
+      f'tfp_glow train: error: {out} holds 2 epochs in history.csv but no '
+      'backup to continue from; pass --overwrite to train from scratch or '
+      'choose another --out.')
+  assert len(history(out)) == 2

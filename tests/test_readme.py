@@ -172,3 +172,13 @@ def test_ci_runs_the_readme_test_command():
   ci = (pathlib.Path(__file__).parents[1] / '.ci' / 'run').read_text()
   command = ci.strip().splitlines()[-1]
   assert f'```bash\n{command}\n```' in README
+
+
+def test_multi_worker_example_is_a_valid_command():
+  block = re.search(r'```bash\n(# on host1\n.*?)```', README, re.DOTALL).group(1)
+  tf_config = json.loads(re.search(r"TF_CONFIG='(.*?)'", block).group(1))
+  assert tf_config['task'] == {'type': 'worker', 'index': 0}
+  assert len(tf_config['cluster']['worker']) == 2
+  command = re.search(r'python -m tfp_glow (train .*)', block).group(1)
+  args = cli._parser().parse_args(command.split())
+  assert (args.strategy, args.dataset) == ('multi_worker', 'mnist_5k')

@@ -5,6 +5,7 @@ import contextlib
 import csv
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -55,10 +56,16 @@ STRATEGIES = {
 # What a run directory holds; `--overwrite` removes exactly these.
 RUN_FILES = ('config.json', 'history.csv', 'backup', 'checkpoints', 'logs',
              'samples')
+# Where Keras's BackupAndRestore(out/backup) keeps its checkpoints.
+BACKUP = os.path.join('backup', 'chief')
 
 
 class CommandError(Exception):
   """A problem with the command's input, reported in one line."""
+
+
+class WorkerLostError(Exception):
+  """A worker of a multi-worker run stopped; starting all again resumes."""
 
 
 # The input errors main reports in one line; any other error is a bug and
@@ -73,6 +80,9 @@ def main(argv=None) -> int:
   except USER_ERRORS as error:
     print(f'tfp_glow {args.command}: error: {error}', file=sys.stderr)
     return 2
+  except WorkerLostError as error:
+    print(f'tfp_glow {args.command}: error: {error}', file=sys.stderr)
+    return 1
   return 0
 
 
@@ -164,7 +174,11 @@ def _data_arguments(parser, help_suffix=''):
                       help_suffix)
 
 
-def run_train(args) -> None:
+def run_train(args) -> FlowModel | None:
+  """Trains the run in `args.out` from its last backed-up epoch to --epochs.
+
+  Returns the trained model, or `None` when the run holds --epochs epochs.
+  """
   if args.preset and args.model != 'glow':
     raise CommandError(f'--preset {args.preset} is a Glow recipe, not '
                        f'--model {args.model}.')
@@ -175,6 +189,12 @@ def run_train(args) -> None:
                          f'--model {args.model}.')
   if args.model == 'simple' and args.levels not in (None, 1, 2):
     raise CommandError(f'--model simple has 1 or 2 levels, got {args.levels}.')
+  # First: a multi-worker strategy must be made before any other TF op. Its
+  # workers take the same decisions below (they read what only the chief
+  # writes, and the chief writes it only inside `fit` or when overwriting).
+  strategy = STRATEGIES[args.strategy]()
+  chief = strategy.extended.should_checkpoint
+  tf_keras.utils.set_random_seed(args.seed)  # Before the data's shuffle.
   images = _load_data(args.dataset, args.data, args.batch_size, args.seed,
                       labels=args.conditional)
   flow_config = {
@@ -190,29 +210,56 @@ def run_train(args) -> None:
             'training': {key: getattr(args, key) for key in (
                 'epochs', 'batch_size', 'learning_rate', 'warmup_steps',
                 'clip_norm', 'strategy', 'jit_compile', 'mixed_precision')}}
-  _prepare_run_directory(args.out, config, args.overwrite)
+  _check_run_directory(args.out, config, args.overwrite)
+  if args.overwrite and chief:
+    _remove_run(args.out)
+  history = os.path.join(args.out, 'history.csv')
+  done = 0 if args.overwrite else _epochs_done(args.out)
+  if done >= args.epochs:
+    print(f'{args.out} holds {done} trained epochs already (--epochs '
+          f'{args.epochs}): nothing to do; pass a larger --epochs to train on.')
+    return None
+  if chief:
+    _write_config(args.out, config)
 
-  strategy = STRATEGIES[args.strategy]()
   with strategy.scope(), _global_policy(args.mixed_precision):
     model = _build_model(flow_config)
     model.compile(training.adam(args.learning_rate, args.warmup_steps,
                                 args.clip_norm or None),
                   jit_compile=args.jit_compile)
-  history = os.path.join(args.out, 'history.csv')
+  # Every worker runs the checkpoint callbacks (saving reads synchronised
+  # variables); Keras sends a non-chief worker's copies to a temporary
+  # directory and removes it. The rest only the chief writes.
   callbacks = [
-      tf_keras.callbacks.BackupAndRestore(os.path.join(args.out, 'backup')),
       tf_keras.callbacks.ModelCheckpoint(
           _best_checkpoint(args.out), monitor='val_bits_per_dim',
           save_best_only=True, save_weights_only=True,
           initial_value_threshold=_best_so_far(history)),
       tf_keras.callbacks.TensorBoard(os.path.join(args.out, 'logs')),
-      SampleGrid(model.flow, os.path.join(args.out, 'samples')),
-      # Last: a row in history.csv means the epoch's files are all written.
-      tf_keras.callbacks.CSVLogger(history, append=True),
+      *([SampleGrid(model.flow, os.path.join(args.out, 'samples'))]
+        if chief else []),
+      # Kept after the last epoch, so that a larger --epochs continues.
+      tf_keras.callbacks.BackupAndRestore(os.path.join(args.out, 'backup'),
+                                          delete_checkpoint=False),
+      # Last: a row in history.csv means the epoch's files and its backup
+      # are written, so a resumed run never trains a recorded epoch again.
+      *([tf_keras.callbacks.CSVLogger(history, append=True)] if chief else []),
   ]
-  model.fit(images.train, epochs=args.epochs, validation_data=images.test,
-            callbacks=callbacks)
+  try:
+    model.fit(images.train, epochs=args.epochs, validation_data=images.test,
+              callbacks=callbacks)
+  except tf.errors.UnavailableError as error:
+    # TensorFlow aborts the collectives when a peer goes (or checks find it
+    # gone, every 30 s): no worker hangs.
+    reason = next((line for line in error.message.splitlines()
+                   if 'abort' in line), error.message.splitlines()[0])
+    reason = re.sub(r'\{\{.*?\}\}\s*', '', reason)  # the op's node name
+    raise WorkerLostError(
+        f'a worker of the run was lost ({reason}); start every worker again '
+        f'with the same command to resume from the last epoch in '
+        f'{os.path.join(args.out, "backup")}.') from error
   print(f'best checkpoint: {_best_checkpoint(args.out)}')
+  return model
 
 
 def run_evaluate(args) -> None:
@@ -284,28 +331,51 @@ def _build_model(flow_config: dict) -> FlowModel:
   return FlowModel(flow)
 
 
-def _prepare_run_directory(out: str, config: dict, overwrite: bool) -> None:
+def _check_run_directory(out: str, config: dict, overwrite: bool) -> None:
   """Refuses a directory holding another run, unless `overwrite`."""
   path = os.path.join(out, 'config.json')
-  if os.path.exists(path) and not overwrite:
-    with open(path) as file:
-      previous = json.load(file)
-    if (previous['flow'], previous['data']) != (config['flow'],
-                                                config['data']):
-      raise CommandError(
-          f'{out} holds a run of another model or data '
-          f'({_describe(previous)}, not {_describe(config)}); pass '
-          f'--overwrite to replace it or choose another --out.')
-  if overwrite:
-    for name in RUN_FILES:
-      target = os.path.join(out, name)
-      if os.path.isdir(target):
-        shutil.rmtree(target)
-      elif os.path.exists(target):
-        os.remove(target)
+  if overwrite or not os.path.exists(path):
+    return
+  with open(path) as file:
+    previous = json.load(file)
+  if (previous['flow'], previous['data']) != (config['flow'], config['data']):
+    raise CommandError(
+        f'{out} holds a run of another model or data '
+        f'({_describe(previous)}, not {_describe(config)}); pass '
+        f'--overwrite to replace it or choose another --out.')
+
+
+def _remove_run(out: str) -> None:
+  for name in RUN_FILES:
+    target = os.path.join(out, name)
+    if os.path.isdir(target):
+      shutil.rmtree(target)
+    elif os.path.exists(target):
+      os.remove(target)
+
+
+def _write_config(out: str, config: dict) -> None:
+  """Writes config.json whole (other workers may be reading it)."""
   os.makedirs(out, exist_ok=True)
-  with open(path, 'w') as file:
+  path = os.path.join(out, 'config.json')
+  with open(path + '.tmp', 'w') as file:
     json.dump(config, file, indent=2)
+  os.replace(path + '.tmp', path)
+
+
+def _epochs_done(out: str) -> int:
+  """The epochs in the run's BackupAndRestore state (0 for a new run)."""
+  checkpoint = tf.train.latest_checkpoint(os.path.join(out, BACKUP))
+  if checkpoint is None:
+    rows = _history_rows(os.path.join(out, 'history.csv'))
+    if rows:
+      raise CommandError(
+          f'{out} holds {len(rows)} epochs in history.csv but no backup to '
+          'continue from; pass --overwrite to train from scratch or choose '
+          'another --out.')
+    return 0
+  return int(tf.train.load_checkpoint(checkpoint).get_tensor(
+      'ckpt_saved_epoch/.ATTRIBUTES/VARIABLE_VALUE')) + 1
 
 
 @contextlib.contextmanager
@@ -341,13 +411,17 @@ def _best_checkpoint(out: str) -> str:
   return os.path.join(out, 'checkpoints', 'best')
 
 
+def _history_rows(history: str) -> list[dict]:
+  if not os.path.exists(history):
+    return []
+  with open(history) as file:
+    return list(csv.DictReader(file))
+
+
 def _best_so_far(history: str) -> float | None:
   """The lowest val_bits_per_dim logged by earlier runs, if any."""
-  if not os.path.exists(history):
-    return None
-  with open(history) as file:
-    values = [float(row['val_bits_per_dim']) for row in csv.DictReader(file)]
-  return min(values, default=None)
+  return min((float(row['val_bits_per_dim']) for row in _history_rows(history)),
+             default=None)
 
 
 def _describe(config: dict) -> str:

@@ -228,12 +228,15 @@ class FlowModel(tf_keras.Model):
     context = tf.distribute.get_replica_context()
     self._nonfinite_tracker.update_state(
         (1. - tf.cast(finite, tf.float32)) / context.num_replicas_in_sync)
-    return {**self._track(tf.boolean_mask(nll, tf.math.is_finite(nll))),
-            'nonfinite_steps': self._nonfinite_tracker.result()}
+    self._track(tf.boolean_mask(nll, tf.math.is_finite(nll)))
+    return self.get_metrics_result()
 
   def test_step(self, data):
     images, labels, _ = tf_keras.utils.unpack_x_y_sample_weight(data)
-    return self._track(-self.log_likelihood(images, labels))
+    self._track(-self.log_likelihood(images, labels))
+    # Every metric, as Keras's own steps return: then Keras reports each
+    # metric read across all replicas, not the replicas' results summed.
+    return self.get_metrics_result()
 
   def _class_cross_entropy(self, images: tf.Tensor,
                            labels: tf.Tensor) -> tf.Tensor:
@@ -242,12 +245,10 @@ class FlowModel(tf_keras.Model):
     return tf.nn.sparse_softmax_cross_entropy_with_logits(
         tf.cast(labels, tf.int32), logits)
 
-  def _track(self, nll: tf.Tensor) -> dict:
+  def _track(self, nll: tf.Tensor) -> None:
     self._loss_tracker.update_state(nll)
     self._bits_tracker.update_state(
         bits_per_dim(-nll, self.flow.image_shape, self._num_bins))
-    return {'loss': self._loss_tracker.result(),
-            'bits_per_dim': self._bits_tracker.result()}
 
   def _needs_init(self) -> tf.Tensor:
     return tf.logical_not(
