@@ -154,6 +154,25 @@ class VariationalDequantizer(tf.Module):
     return (pixels + noise) / self._num_bins, log_q
 
 
+def check_num_bins(dequantizer: VariationalDequantizer | None,
+                   num_bins: int) -> None:
+  """Raises ValueError if `dequantizer` is built for another `num_bins`."""
+  if dequantizer is not None and dequantizer.num_bins != num_bins:
+    raise ValueError(
+        f'the dequantizer is built for {dequantizer.num_bins} pixel values, '
+        f'the likelihood for num_bins={num_bins}.')
+
+
+def dequantize(pixels: tf.Tensor,
+               dequantizer: VariationalDequantizer | None = None,
+               seed=None, num_bins: int = 256) -> tuple:
+  """x = (k + u) / num_bins and log q(u | k): u from `dequantizer`, or
+  uniform (log q = 0) when it is `None`."""
+  if dequantizer is None:
+    return uniform_dequantize(pixels, seed, num_bins), 0.
+  return dequantizer.dequantize(pixels, seed)
+
+
 def log_likelihood_bound(dist: tfd.Distribution, pixels: tf.Tensor,
                          dequantizer: VariationalDequantizer | None = None,
                          num_samples: int = 1, seed=None,
@@ -191,16 +210,10 @@ def log_likelihood_bound(dist: tfd.Distribution, pixels: tf.Tensor,
   """
   if not isinstance(num_samples, int) or num_samples < 1:
     raise ValueError(f'num_samples must be a positive int, got {num_samples!r}.')
-  if dequantizer is not None and dequantizer.num_bins != num_bins:
-    raise ValueError(
-        f'the dequantizer is built for {dequantizer.num_bins} pixel values, '
-        f'the likelihood for num_bins={num_bins}.')
+  check_num_bins(dequantizer, num_bins)
   pixels = tf.convert_to_tensor(pixels)
   # All samples in one batch, sample-major: [num_samples * N, H, W, C].
   repeated = tf.tile(pixels, [num_samples] + [1] * (pixels.shape.rank - 1))
-  if dequantizer is None:
-    images, log_q = uniform_dequantize(repeated, seed, num_bins), 0.
-  else:
-    images, log_q = dequantizer.dequantize(repeated, seed)
+  images, log_q = dequantize(repeated, dequantizer, seed, num_bins)
   log_weights = tf.reshape(dist.log_prob(images) - log_q, [num_samples, -1])
   return tf.reduce_logsumexp(log_weights, axis=0) - math.log(num_samples)

@@ -13,7 +13,8 @@ from tfp_glow.classifier import class_log_likelihoods
 from tfp_glow.dequantization import (
     VariationalDequantizer,
     bits_per_dim,
-    uniform_dequantize,
+    check_num_bins,
+    dequantize,
 )
 from tfp_glow.models import MultiScaleFlow, flow_distribution
 
@@ -105,10 +106,7 @@ class FlowModel(tf_keras.Model):
       ValueError: for a dequantizer built for another number of pixel
         values, or a negative classification weight.
     """
-    if dequantizer is not None and dequantizer.num_bins != num_bins:
-      raise ValueError(
-          f'the dequantizer is built for {dequantizer.num_bins} pixel values, '
-          f'the model for num_bins={num_bins}.')
+    check_num_bins(dequantizer, num_bins)
     if classification_weight < 0:
       raise ValueError('classification_weight must be >= 0, got '
                        f'{classification_weight}.')
@@ -163,10 +161,9 @@ class FlowModel(tf_keras.Model):
     images = tf.convert_to_tensor(images)
     if not images.dtype.is_integer:
       return _unit_images(images, self.flow.image_dtype), 0.
-    seed = self._noise.uniform_full_int([2], tf.int32)
-    if self.dequantizer is None:
-      return uniform_dequantize(images, seed, self._num_bins), 0.
-    return self.dequantizer.dequantize(images, seed)
+    return dequantize(images, self.dequantizer,
+                      self._noise.uniform_full_int([2], tf.int32),
+                      self._num_bins)
 
   def _log_prob(self, images: tf.Tensor, labels) -> tf.Tensor:
     kwargs = {} if labels is None else {'bijector_kwargs': {'labels': labels}}
