@@ -90,6 +90,6 @@ def test_bayes_classifier_learns_real_digits():
   model.fit(tf.data.Dataset.from_tensor_slices((train_x, train_y))
             .shuffle(4500, seed=0).repeat().batch(64),
             epochs=1, steps_per_epoch=60, verbose=0)
-  predicted = tfp_glow.classify(flow, (test_x.astype(np.float32) + 0.5) / 256)
+  predicted = tfp_glow.classify(flow, tfp_glow.bin_centres(test_x))
   accuracy = np.mean(predicted.numpy() == test_y)
   assert accuracy > 0.6, accuracy

@@ -17,6 +17,7 @@ from tfp_glow.bijectors import (
 from tfp_glow.classifier import class_log_likelihoods, classify
 from tfp_glow.dequantization import (
     VariationalDequantizer,
+    bin_centres,
     bits_per_dim,
     log_likelihood_bound,
     uniform_dequantize,
@@ -44,6 +45,7 @@ __all__ = [
     'TanhLogScale',
     'UninitializedActNormWarning',
     'VariationalDequantizer',
+    'bin_centres',
     'bits_per_dim',
     'class_log_likelihoods',
     'classify',

@@ -26,8 +26,8 @@ def class_log_likelihoods(flow: MultiScaleFlow, images: tf.Tensor,
 
   Args:
     flow: a class-conditional flow (built with `num_classes`).
-    images: [N, H, W, C] images in [0, 1] (8-bit pixels k as
-      (k + 0.5) / 256, say).
+    images: [N, H, W, C] images in [0, 1] (8-bit pixels as their
+      `bin_centres`, say).
     labels: [N] labels l of the flow pass. Those of a `log_prob` already
       taken of the same `images` tensor reuse its cached pass.
       Default value: `None` (all 0).

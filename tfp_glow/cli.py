@@ -16,6 +16,7 @@ import tf_keras
 from tfp_glow import data as data_lib
 from tfp_glow import presets
 from tfp_glow.classifier import classify
+from tfp_glow.dequantization import bin_centres
 from tfp_glow.export import export_saved_model
 from tfp_glow.models import Glow, RealNVP, SimpleFlow
 from tfp_glow.samples import (
@@ -278,7 +279,7 @@ def run_evaluate(args) -> None:
   metrics = model.evaluate(images.test, return_dict=True, verbose=0)
   print(f'test bits/dim: {metrics["bits_per_dim"]:.4f}')
   if conditional:
-    correct = [classify(model.flow, (tf.cast(pixels, tf.float32) + 0.5) / 256)
+    correct = [classify(model.flow, bin_centres(pixels))
                == tf.cast(labels, tf.int32) for pixels, labels in images.test]
     print(f'test accuracy: {np.mean(np.concatenate(correct)):.4f}')
 

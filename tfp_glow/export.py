@@ -5,7 +5,7 @@ import re
 
 import tensorflow as tf
 
-from tfp_glow.dequantization import bits_per_dim
+from tfp_glow.dequantization import bin_centres, bits_per_dim
 from tfp_glow.models import MultiScaleFlow, flow_distribution
 from tfp_glow.samples import to_pixels
 
@@ -42,16 +42,15 @@ def serving_signatures(flow: MultiScaleFlow, num_bins: int = 256) -> dict:
                                  message=message)]):
       return {'labels': tf.identity(labels[0])}
 
-  def bin_centres(images):
-    """x = (k + 1/2) / num_bins: deterministic dequantization."""
+  def continuous(images):
     # Loaded signatures do not check shapes themselves.
-    images = tf.ensure_shape(images, images_spec.shape)
-    return (tf.cast(images, dtype) + 0.5) / num_bins
+    return bin_centres(tf.ensure_shape(images, images_spec.shape), num_bins,
+                       dtype)
 
   @tf.function(input_signature=[images_spec, *label_specs])
   def log_prob(images, *labels):
     log_p = flow_distribution(flow).log_prob(
-        bin_centres(images),
+        continuous(images),
         bijector_kwargs=conditioning(labels, tf.shape(images)[0]))
     return {'log_prob': log_p,
             'bits_per_dim': bits_per_dim(log_p, flow.image_shape, num_bins)}
@@ -84,7 +83,7 @@ def serving_signatures(flow: MultiScaleFlow, num_bins: int = 256) -> dict:
   @tf.function(input_signature=[images_spec, *label_specs])
   def encode(images, *labels):
     return {'latents': flow.encode(
-        bin_centres(images), **conditioning(labels, tf.shape(images)[0]))}
+        continuous(images), **conditioning(labels, tf.shape(images)[0]))}
 
   @tf.function(input_signature=[
       tf.TensorSpec([None, latent_size], dtype, name='latents'), *label_specs])
