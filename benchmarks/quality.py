@@ -6,12 +6,16 @@ uniformly dequantized batches of 64, `tfp_glow.training.adam()` (the command
 line's optimizer: Adam 1e-3, 100 warmup steps, clipping at 50), for
 `--seconds` of wall-clock time after tracing. Every `--eval-every` steps the
 clock stops and the 500 test digits (one fixed dequantization draw) are
-scored. The script prints, per model: test bits/dim at the step count every
-model reached (equal steps) and at the end of the budget (equal wall-clock),
+scored. With several `--seeds` (each seeds the initialisation, the data
+order and the noise) every model trains once per seed. The script prints, per
+model: test bits/dim at the step count every run reached (equal steps) and at
+the end of the budget (equal wall-clock), as the mean over seeds and each
+seed's figure,
 the reconstruction error max|forward(inverse(x)) - x| of the trained flow on
 the test images and the time to sample 64 images.
 
   python benchmarks/quality.py                      # Glow 2 x 8, width 128
+  python benchmarks/quality.py --max-steps 151 --eval-every 50 --seeds 0,1,2
   python benchmarks/quality.py --models glow,tfb_glow,realnvp,simple \\
       --seconds 300
 """
@@ -33,7 +37,7 @@ tfb, tfd = tfp.bijectors, tfp.distributions
 IMAGE_SHAPE = (28, 28, 1)
 
 
-def build(name: str, args):
+def build(name: str, args, seed: int = 0):
   """The model's distribution and flow (forward: latent -> image)."""
   if name == 'tfb_glow':
     flow = tfb.Glow(
@@ -41,13 +45,13 @@ def build(name: str, args):
         num_steps_per_block=args.steps,
         coupling_bijector_fn=lambda shape: tfb.GlowDefaultNetwork(
             shape, num_hidden=args.width),
-        exit_bijector_fn=tfb.GlowDefaultExitNetwork, seed=0)
+        exit_bijector_fn=tfb.GlowDefaultExitNetwork, seed=seed)
     base = tfd.Sample(tfd.Normal(0., 1.), [int(np.prod(IMAGE_SHAPE))])
     return tfd.TransformedDistribution(base, flow), flow
   flow = {
       'glow': lambda: tfp_glow.Glow(
           IMAGE_SHAPE, num_levels=args.levels, num_steps_per_level=args.steps,
-          hidden_channels=args.width, seed=0),
+          hidden_channels=args.width, seed=seed),
       'realnvp': lambda: tfp_glow.RealNVP(IMAGE_SHAPE,
                                           hidden_channels=args.width // 2),
       'simple': lambda: tfp_glow.SimpleFlow(IMAGE_SHAPE, multi_scale=True,
@@ -57,16 +61,16 @@ def build(name: str, args):
 
 
 def run(name: str, args, train: np.ndarray, test: np.ndarray,
-        optimizer_options: dict | None = None) -> dict:
+        optimizer_options: dict | None = None, seed: int = 0) -> dict:
   """Trains `name` for the budget; returns its curve and final checks.
 
   The budget is `args.seconds` of training time or `args.max_steps` steps,
   whichever ends first; `optimizer_options` go to `training.adam`.
   """
-  tf_keras.utils.set_random_seed(0)
-  dist, flow = build(name, args)
+  tf_keras.utils.set_random_seed(seed)
+  dist, flow = build(name, args, seed)
   batches = iter(tf.data.Dataset.from_tensor_slices(train).shuffle(
-      len(train), seed=0).repeat().batch(64))
+      len(train), seed=seed).repeat().batch(64))
   # TFP's ActNorm initialises on its first call, tfp_glow's in the context.
   with tfp_glow.data_dependent_init():
     dist.log_prob(tfp_glow.uniform_dequantize(next(batches)))
@@ -128,30 +132,43 @@ def main():
   parser.add_argument('--steps', type=int, default=8, help='Glow K')
   parser.add_argument('--width', type=int, default=128,
                       help='Glow hidden channels (RealNVP: 1/2, simple: 1/4)')
+  parser.add_argument('--seeds', default='0',
+                      help='comma-separated; every model trains once per seed')
   args = parser.parse_args()
+  seeds = [int(seed) for seed in args.seeds.split(',')]
   (train, _), (test, _) = tfp_glow.data.mnist_5k()
   print(f'{datetime.date.today()}, {platform.processor() or platform.machine()}'
         f' ({len(__import__("os").sched_getaffinity(0))} cores), TF '
         f'{tf.__version__}, TFP {tfp.__version__}; mnist_5k: {len(train)} '
         f'train / {len(test)} test digits; budget {args.seconds:.0f} s; Glow '
-        f'{args.levels} x {args.steps}, width {args.width}', flush=True)
-  results = []
-  for name in args.models.split(','):
-    results.append(run(name, args, train, test))
-    r = results[-1]
-    print(f'{name}: ' + ', '.join(f'{s}: {b:.3f} ({t:.0f} s)'
-                                  for s, t, b in r['curve']), flush=True)
-  equal_steps = min(r['curve'][-1][0] for r in results)
+        f'{args.levels} x {args.steps}, width {args.width}; seeds {seeds}',
+        flush=True)
+  results = {}
+  for seed in seeds:   # Seed by seed: every model has run once before any twice.
+    for name in args.models.split(','):
+      r = results.setdefault(name, [])
+      r.append(run(name, args, train, test, seed=seed))
+      print(f'{name}, seed {seed}: ' + ', '.join(
+          f'{s}: {b:.3f} ({t:.0f} s)' for s, t, b in r[-1]['curve']), flush=True)
+  equal_steps = min(r['curve'][-1][0] for runs in results.values() for r in runs)
+
+  def figures(runs, bits_of) -> str:
+    bits = [bits_of(r['curve']) for r in runs]
+    each = f' ({", ".join(f"{b:.3f}" for b in bits)})' if len(bits) > 1 else ''
+    return f'{np.mean(bits):.3f}{each}'
+
   print(f'\n| model | parameters | steps in {args.seconds:.0f} s | test bits/dim '
         f'at {equal_steps} steps | test bits/dim at {args.seconds:.0f} s | '
         'non-finite steps | max recon error | sample 64 (ms) |\n'
         '|---|---|---|---|---|---|---|---|')
-  for r in results:
-    print(f'| {r["name"]} | {r["parameters"]:,} | {r["curve"][-1][0]} | '
-          f'{bits_at_step(r["curve"], equal_steps):.3f} | '
-          f'{r["curve"][-1][2]:.3f} | {r["nonfinite"]} | {r["error"]:.1e} | '
-          f'{r["sample_ms"]:.0f} |')
-
+  for name, runs in results.items():
+    print(f'| {name} | {runs[0]["parameters"]:,} | '
+          f'{min(r["curve"][-1][0] for r in runs)} | '
+          f'{figures(runs, lambda curve: bits_at_step(curve, equal_steps))} | '
+          f'{figures(runs, lambda curve: curve[-1][2])} | '
+          f'{sum(r["nonfinite"] for r in runs)} | '
+          f'{max(r["error"] for r in runs):.1e} | '
+          f'{np.median([r["sample_ms"] for r in runs]):.0f} |')
 
 if __name__ == '__main__':
   main()
