@@ -37,10 +37,11 @@ class BatchNorm(tfp.bijectors.Bijector):
 
   with t the number of updates so far (`num_updates`): the first training
   batch sets the averages, the next ones average in until `momentum` takes
-  over. A batch whose statistics are not finite updates nothing. `forward` always uses the moving averages: the latent side has no
-  data batch. So `forward(inverse(y, training=True))` is `y` right after
-  that call only if the averages then equal the batch's statistics (the
-  first update does that).
+  over; a batch whose statistics are not finite updates nothing. `forward`
+  always uses the moving averages: the latent side has no data batch. So
+  `forward(inverse(y, training=True))` is `y` right after that call only if
+  the averages then equal the batch's statistics (the first update does
+  that).
 
   The moving averages are non-trainable variables of the bijector, so
   `variables`, checkpoints and exports carry them. A tfp_glow flow takes
@@ -169,7 +170,8 @@ class BatchNorm(tfp.bijectors.Bijector):
     """
     mean, variance = tf.unstack(cross_replica_mean(
         tf.stop_gradient(tf.stack([mean, variance]))))
-    finite = tf.reduce_all(tf.math.is_finite(mean) & tf.math.is_finite(variance))
+    finite = tf.reduce_all(
+        tf.math.is_finite(mean) & tf.math.is_finite(variance))
     count = tf.cast(self._num_updates, self.dtype)
     decay = tf.minimum(tf.constant(self._momentum, self.dtype),
                        count / (count + 1.))
