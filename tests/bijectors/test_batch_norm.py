@@ -3,7 +3,12 @@ import pytest
 import tensorflow as tf
 
 import tfp_glow
-from tests.bijector_checks import check_bijector, check_invariants, tiny_images
+from tests.bijector_checks import (
+    check_bijector,
+    check_invariants,
+    tiny_images,
+    transformed_distribution,
+)
 
 EPSILON = 1e-4
 
@@ -46,6 +51,40 @@ def test_invariants_in_training_mode():
   np.testing.assert_allclose(
       norm.forward_log_det_jacobian(tf.identity(z), 3), -ildj)
   check_invariants(norm, z)   # round trips and fldj = log|det| (autodiff)
+
+
+def test_training_log_prob_and_its_gradient_use_the_batch_statistics():
+  """Through `TransformedDistribution.log_prob`, which takes the log-det at
+  the latent: log N(z) + ildj with y's statistics, and autodiff through them
+  matches finite differences."""
+  norm = tfp_glow.BatchNorm(4, dtype=tf.float64)
+  norm.inverse(data(seed=3), training=True)  # Averages unlike y's statistics.
+  dist = transformed_distribution(norm, [4, 4, 4])
+  shift = tf.Variable(tf.zeros([4, 4, 4], tf.float64))
+
+  def loss():
+    y = data() * (1. + shift) + shift**2
+    return -tf.reduce_mean(dist.log_prob(y, bijector_kwargs={'training': True}))
+
+  y = data()
+  _, variance = batch_statistics(y)
+  z = norm.inverse(tf.identity(y), training=True)
+  expected = -tf.reduce_mean(
+      dist.distribution.log_prob(z) -
+      0.5 * 16 * tf.reduce_sum(tf.math.log(variance + EPSILON)))
+  np.testing.assert_allclose(loss(), expected, rtol=1e-12)
+  shift.assign(tiny_images((4, 4, 4), seed=4, scale=0.1))
+  with tf.GradientTape() as tape:
+    value = loss()
+  direction = tiny_images((4, 4, 4), seed=5)
+  derivative = tf.reduce_sum(tape.gradient(value, shift) * direction)
+  step = 1e-7
+  shift.assign_add(step * direction)
+  above = loss()
+  shift.assign_sub(2 * step * direction)
+  below = loss()
+  np.testing.assert_allclose(derivative, (above - below) / (2 * step),
+                             rtol=1e-6)
 
 
 def test_training_uses_the_batch_and_only_training_updates():

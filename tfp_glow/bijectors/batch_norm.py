@@ -43,6 +43,12 @@ class BatchNorm(tfp.bijectors.Bijector):
   the averages then equal the batch's statistics (the first update does
   that).
 
+  The log-det is written once, for `inverse`: TFP derives the forward one
+  as -ildj(y) at y = forward(x), the data-side batch itself when the bijector
+  cache holds it (`TransformedDistribution.log_prob` computes the log-det at
+  the latent x = inverse(y), so a forward formula from the moving averages
+  would replace the batch statistics there).
+
   The moving averages are non-trainable variables of the bijector, so
   `variables`, checkpoints and exports carry them. A tfp_glow flow takes
   `training` itself and hands it to each of its `BatchNorm`s;
@@ -197,9 +203,3 @@ class BatchNorm(tfp.bijectors.Bijector):
     check_image(x, self._num_channels, self.name)
     return x * tf.sqrt(self._moving_variance + self._epsilon) + (
         self._moving_mean)
-
-  def _forward_log_det_jacobian(self, x, training=False):
-    del training  # As in `_forward`.
-    check_image(x, self._num_channels, self.name)
-    return 0.5 * num_pixels(x) * tf.reduce_sum(
-        tf.math.log(self._moving_variance + self._epsilon))
