@@ -14,10 +14,15 @@ seed's figure,
 the reconstruction error max|forward(inverse(x)) - x| of the trained flow on
 the test images and the time to sample 64 images.
 
+tfp_glow's flows train with the bijector kwarg `training=True` (batch
+statistics in `realnvp_bn`'s BatchNorms, nothing for the others) and are
+scored without it (moving averages).
+
   python benchmarks/quality.py                      # Glow 2 x 8, width 128
   python benchmarks/quality.py --max-steps 151 --eval-every 50 --seeds 0,1,2
   python benchmarks/quality.py --models glow,tfb_glow,realnvp,simple \\
       --seconds 300
+  python benchmarks/quality.py --models realnvp,realnvp_bn   # batch norm
 """
 
 import argparse
@@ -54,6 +59,8 @@ def build(name: str, args, seed: int = 0):
           hidden_channels=args.width, seed=seed),
       'realnvp': lambda: tfp_glow.RealNVP(IMAGE_SHAPE,
                                           hidden_channels=args.width // 2),
+      'realnvp_bn': lambda: tfp_glow.RealNVP(
+          IMAGE_SHAPE, hidden_channels=args.width // 2, batch_norm=True),
       'simple': lambda: tfp_glow.SimpleFlow(IMAGE_SHAPE, multi_scale=True,
                                             hidden_channels=args.width // 4),
   }[name]()
@@ -76,11 +83,14 @@ def run(name: str, args, train: np.ndarray, test: np.ndarray,
     dist.log_prob(tfp_glow.uniform_dequantize(next(batches)))
   optimizer = training.adam(**(optimizer_options or {}))
   variables = flow.trainable_variables
+  is_tfp_glow = isinstance(flow, tfp_glow.models.MultiScaleFlow)
+  kwargs = {'training': True} if is_tfp_glow else {}
 
   @tf.function
   def step(pixels):
     with tf.GradientTape() as tape:
-      loss = -tf.reduce_mean(dist.log_prob(tfp_glow.uniform_dequantize(pixels)))
+      loss = -tf.reduce_mean(dist.log_prob(tfp_glow.uniform_dequantize(pixels),
+                                           bijector_kwargs=kwargs))
     optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     return loss
 

@@ -26,9 +26,12 @@ def _glow(**variant):
   return build
 
 
-def _real_nvp(image_shape, width, dtype, **options):
-  return tfp_glow.RealNVP(image_shape, **{
-      'hidden_channels': width, 'num_blocks': 1, 'dtype': dtype, **options})
+def _real_nvp(**variant):
+  def build(image_shape, width, dtype, **options):
+    return tfp_glow.RealNVP(image_shape, **{
+        'hidden_channels': width, 'num_blocks': 1, 'dtype': dtype,
+        **variant, **options})
+  return build
 
 
 def _simple_flow(multi_scale):
@@ -49,7 +52,8 @@ MODELS = {
     'glow_reverse_fixed_priors': _glow(permutation='reverse',
                                        use_split_prior=False, learn_top=False),
     'glow_conditional': _glow(num_classes=NUM_CLASSES),
-    'real_nvp': _real_nvp,
+    'real_nvp': _real_nvp(),
+    'real_nvp_batch_norm': _real_nvp(batch_norm=True),
     'simple_flow': _simple_flow(multi_scale=False),
     'multi_scale_flow': _simple_flow(multi_scale=True),
 }

@@ -293,3 +293,22 @@ def test_a_conditional_flow_serves_with_labels(tmp_path):
                      match=r'one label in \[0, 10\) per image'):
     signatures['serving_default'](images=tf.constant(pixels),
                                   labels=tf.constant([1, 2, 10]))
+
+
+def test_batch_norm_serves_its_moving_averages(tmp_path):
+  """Exported log-likelihoods are the in-process inference-mode ones."""
+  flow = tfp_glow.RealNVP((8, 8, 1), num_scales=1, hidden_channels=4,
+                          num_blocks=1, batch_norm=True)
+  dist = tfp_glow.flow_distribution(flow)
+  rng = np.random.default_rng(0)
+  for high in (0.5, 1.):  # Two training batches move the averages.
+    dist.log_prob(rng.uniform(0., high, [8, 8, 8, 1]).astype(np.float32),
+                  bijector_kwargs={'training': True})
+  pixels = rng.integers(0, 256, [4, 8, 8, 1], np.uint8)
+  images = tf.constant((pixels + 0.5) / 256, tf.float32)
+  served = tf.saved_model.load(tfp_glow.export_saved_model(
+      flow, str(tmp_path / 'flow'))).signatures['serving_default'](
+          images=tf.constant(pixels))['log_prob']
+  np.testing.assert_allclose(served, dist.log_prob(images), rtol=TOLERANCE)
+  assert not np.allclose(served, dist.log_prob(
+      tf.identity(images), bijector_kwargs={'training': True}), rtol=1e-2)

@@ -84,10 +84,12 @@ def test_tfp_loop_is_stable(name, mnist_batches):
   dist = tfp_glow.flow_distribution(flow)
   batches = iter(mnist_batches)
 
-  def log_prob(pixels, labels):
+  def log_prob(pixels, labels, training=False):
+    """`training`: batch statistics in a flow's BatchNorms (else none)."""
     return dist.log_prob(
         tfp_glow.uniform_dequantize(pixels),
-        bijector_kwargs=registry.bijector_kwargs(name, labels=labels))
+        bijector_kwargs={'training': training,
+                         **registry.bijector_kwargs(name, labels=labels)})
 
   with tfp_glow.data_dependent_init():
     log_prob(*next(batches))
@@ -96,7 +98,7 @@ def test_tfp_loop_is_stable(name, mnist_batches):
   @tf.function
   def train_step(pixels, labels):
     with tf.GradientTape() as tape:
-      loss = -tf.reduce_mean(log_prob(pixels, labels))
+      loss = -tf.reduce_mean(log_prob(pixels, labels, training=True))
     variables = flow.trainable_variables
     optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     return tfp_glow.bits_per_dim(-loss, [28, 28, 1])

@@ -247,3 +247,36 @@ def test_training_a_new_flow_does_not_warn_about_its_actnorms():
     fit(model, [continuous(1)])
   assert all(m.initialized.numpy() for m in model.flow.submodules
              if isinstance(m, tfp_glow.ActNorm))
+
+
+def test_fit_trains_batch_norms_and_everything_else_uses_moving_averages(
+    mirrored_strategy):
+  """Batch statistics in each training step (one update per step per
+  BatchNorm, under two replicas too), moving averages in evaluate, log_prob
+  and sampling."""
+  with mirrored_strategy.scope():
+    model = tfp_glow.FlowModel(registry.build('real_nvp_batch_norm',
+                                              num_scales=1))
+    history = fit(model, [continuous(1), continuous(2), continuous(3)],
+                  tf_keras.optimizers.Adam(1e-3))
+  norms = [m for m in model.flow.submodules
+           if isinstance(m, tfp_glow.BatchNorm)]
+  assert len(norms) == 4
+  assert history['nonfinite_steps'] == [0.]
+  assert [n.num_updates.numpy() for n in norms] == [3] * 4
+  moving = [n.moving_variance.numpy() for n in norms]
+  assert not any(np.allclose(v, 1.) for v in moving)
+
+  images = continuous(4, low=0.3, high=0.7)
+  evaluated = model.evaluate(images, batch_size=8, return_dict=True,
+                             verbose=0)
+  inference = model.distribution.log_prob(images)
+  np.testing.assert_allclose(
+      evaluated['bits_per_dim'],
+      tf.reduce_mean(tfp_glow.bits_per_dim(inference, [8, 8, 1])),
+      rtol=LOG_PROB_TOLERANCE)
+  model.distribution.sample(2, seed=1)
+  assert [n.num_updates.numpy() for n in norms] == [3] * 4
+  training = model.distribution.log_prob(
+      tf.identity(images), bijector_kwargs={'training': True})
+  assert not np.allclose(training, inference, rtol=1e-2)

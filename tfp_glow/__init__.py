@@ -4,6 +4,7 @@ from tfp_glow import data
 from tfp_glow import presets
 from tfp_glow.bijectors import (
     ActNorm,
+    BatchNorm,
     ChannelPermutation,
     ClassPrior,
     Coupling,
@@ -29,6 +30,7 @@ from tfp_glow.training import FlowModel, LinearWarmup
 
 __all__ = [
     'ActNorm',
+    'BatchNorm',
     'ChannelPermutation',
     'ClassPrior',
     'Coupling',

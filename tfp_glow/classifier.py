@@ -10,7 +10,8 @@ __all__ = ['class_log_likelihoods', 'classify']
 
 
 def class_log_likelihoods(flow: MultiScaleFlow, images: tf.Tensor,
-                          labels: tf.Tensor | None = None) -> tf.Tensor:
+                          labels: tf.Tensor | None = None,
+                          training: bool = False) -> tf.Tensor:
   """log p(x | y) of every image under every class, from one flow pass.
 
   Only the top prior (`flow.class_prior`) depends on the label, so with z
@@ -31,6 +32,9 @@ def class_log_likelihoods(flow: MultiScaleFlow, images: tf.Tensor,
     labels: [N] labels l of the flow pass. Those of a `log_prob` already
       taken of the same `images` tensor reuse its cached pass.
       Default value: `None` (all 0).
+    training: Python `bool`, the flow's `training` kwarg (batch statistics
+      in its `BatchNorm`s, as in `FlowModel`'s training step).
+      Default value: `False`.
 
   Returns:
     [N, num_classes] tensor of log p(x | y).
@@ -45,9 +49,9 @@ def class_log_likelihoods(flow: MultiScaleFlow, images: tf.Tensor,
   images = tf.convert_to_tensor(images, flow.image_dtype)
   if labels is None:
     labels = tf.zeros(tf.shape(images)[:-3], tf.int32)
-  log_p_given = flow_distribution(flow).log_prob(
-      images, bijector_kwargs={'labels': labels})
-  latents = flow.encode(images, labels=labels)  # The cached inverse.
+  kwargs = {'labels': labels, 'training': training}
+  log_p_given = flow_distribution(flow).log_prob(images, bijector_kwargs=kwargs)
+  latents = flow.encode(images, **kwargs)  # The cached inverse.
   top_eps = tf.reshape(latents[..., -flow.level_sizes[-1]:],
                        [-1, *prior.event_shape])
   top = prior.forward(top_eps, labels=labels)

@@ -8,6 +8,7 @@ from tensorflow_probability.python.bijectors.chain import _Chain
 from tfp_glow import nets
 from tfp_glow.bijectors import (
   ActNorm,
+  BatchNorm,
   ChannelPermutation,
   Coupling,
   Invertible1x1Conv,
@@ -69,7 +70,9 @@ class MultiScaleFlow(_Chain):
   prior nested inside the factor-outs (TFP chains pass kwargs by bijector
   name), so `dist.log_prob(x, bijector_kwargs={'labels': y})` and
   `dist.sample(n, bijector_kwargs={'labels': y})` work on
-  `flow_distribution(flow)`.
+  `flow_distribution(flow)`. Every method also takes a Python bool
+  `training` (default `False`), routed alike to each `BatchNorm` the flow
+  holds (none: it changes nothing).
 
   A flow is a `tf.Module` that owns its variables (and Keras layers), not a
   `CompositeTensor`: it subclasses TFP's `_Chain`, the class `tfb.Chain`
@@ -114,8 +117,12 @@ class MultiScaleFlow(_Chain):
     super().__init__([domain, *preprocessing, *bijectors],
                      validate_args=validate_args, parameters=parameters,
                      name=name)
-    self._labels_route = (tuple(_route_to(self, self._class_prior))
-                          if num_classes else None)
+    # Name paths down to the bijectors that take `labels` and `training`
+    # (tuples: a tf.Module would wrap lists and dicts for tracking).
+    self._routes = (
+        ('labels', _routes_to(self, lambda b: b is self._class_prior)),
+        ('training', _routes_to(self, lambda b: isinstance(b, BatchNorm))),
+    )
 
   @property
   def image_shape(self) -> tuple:
@@ -148,19 +155,26 @@ class MultiScaleFlow(_Chain):
     return super()._walk_inverse(step_fn, y, **self._routed(kwargs))
 
   def _routed(self, kwargs: dict) -> dict:
-    """`kwargs` with `labels` nested by name on the way to the class prior."""
-    if 'labels' not in kwargs:
-      return kwargs
-    kwargs = dict(kwargs)
-    labels = kwargs.pop('labels')
-    if self._labels_route is None:
+    """`kwargs` with `labels` and `training` nested by name on the way to
+    the class prior and to every `BatchNorm`."""
+    if not kwargs.keys() & {'labels', 'training'}:
+      return kwargs  # Also while the chain is built, before `_routes`.
+    if 'labels' in kwargs and self._class_prior is None:
       raise ValueError(
           f'{self.name} is not class-conditional and takes no labels; build '
           'it with `num_classes` to condition on them.')
-    nested = {'labels': labels}
-    for name in reversed(self._labels_route):
-      nested = {name: nested}
-    return {**kwargs, **nested}
+    kwargs = dict(kwargs)
+    for key, routes in self._routes:
+      if key not in kwargs:
+        continue
+      value = kwargs.pop(key)
+      for route in routes:
+        nested = kwargs
+        for name in route:  # Copies: the caller's dicts stay as they are.
+          nested[name] = dict(nested.get(name, {}))
+          nested = nested[name]
+        nested[key] = value
+    return kwargs
 
   def copy(self, **override_parameters_kwargs):
     """Not supported: a copy built from the arguments would have new weights."""
@@ -188,21 +202,21 @@ class MultiScaleFlow(_Chain):
     return self.forward(latents, **kwargs)
 
 
-def _route_to(chain: tfb.Bijector,
-              target: tfb.Bijector) -> list[str] | None:
-  """Names of the bijectors from `chain` down to `target` (`None`: not held).
+def _routes_to(chain: tfb.Bijector, matches) -> tuple[tuple[str, ...], ...]:
+  """Names of the bijectors from `chain` down to each `b` with `matches(b)`.
 
   TFP's `Chain` and `JointMap` pass `kwargs[b.name]` to each part `b`, so
   the names on the way must be unique among their siblings.
   """
-  for part in getattr(chain, 'bijectors', ()):
-    path = [] if part is target else _route_to(part, target)
-    if path is not None:
-      if [b.name for b in chain.bijectors].count(part.name) > 1:
-        raise ValueError(f'{chain.name} holds several bijectors named '
-                         f'{part.name!r}: labels can not be routed.')
-      return [part.name, *path]
-  return None
+  parts = getattr(chain, 'bijectors', ())
+  routes = []
+  for part in parts:
+    paths = [()] if matches(part) else _routes_to(part, matches)
+    if paths and [b.name for b in parts].count(part.name) > 1:
+      raise ValueError(f'{chain.name} holds several bijectors named '
+                       f'{part.name!r}: bijector kwargs can not be routed.')
+    routes += [(part.name, *path) for path in paths]
+  return tuple(routes)
 
 
 class Glow(MultiScaleFlow):
@@ -349,11 +363,14 @@ class RealNVP(MultiScaleFlow):
   per scale:  3 checkerboard couplings -> Squeeze -> 3 channel couplings
               -> factor out half (N(0, I) prior)
   last scale: 4 checkerboard couplings
+  (batch_norm: each coupling followed by a BatchNorm)
   ```
 
   Couplings are affine with `TanhLogScale`-bounded log-scales and `ResNet`
-  networks. Unlike the paper, there is no batch normalisation: the flow
-  is the same function in training and evaluation.
+  networks. With `batch_norm`, a `BatchNorm` follows each coupling, as in
+  the paper (section 3.7): batch statistics with `training=True` (what
+  `FlowModel.fit` passes), moving averages otherwise (evaluation, sampling,
+  export).
 
   #### References
 
@@ -367,6 +384,7 @@ class RealNVP(MultiScaleFlow):
                hidden_channels: int = 64,
                num_blocks: int = 4,
                alpha: float = 0.05,
+               batch_norm: bool = False,
                num_classes: int | None = None,
                validate_args: bool = False,
                dtype: tf.DType = tf.float32,
@@ -383,6 +401,9 @@ class RealNVP(MultiScaleFlow):
         Default value: 4.
       alpha: Python `float` of the logit preprocessing.
         Default value: 0.05.
+      batch_norm: Python `bool`, a `BatchNorm` after every coupling; the
+        flow then takes the bijector kwarg `training`.
+        Default value: `False`.
       num_classes: Python `int`: class-conditional, with a `ClassPrior` on
         the top level instead of N(0, I) (see `Glow`).
         Default value: `None` (unconditional).
@@ -407,14 +428,24 @@ class RealNVP(MultiScaleFlow):
       return nets.ResNet(num_outputs, hidden_channels, num_blocks,
                          dtype=nets.network_dtype(dtype))
 
+    def couplings(index, shape, mask, count):
+      """Bounded couplings, each followed by a uniquely named BatchNorm."""
+      steps = []
+      for i, coupling in enumerate(bounded_couplings(
+          shape, mask, count, make_network, dtype)):
+        steps.append(coupling)
+        if batch_norm:
+          steps.append(BatchNorm(
+              shape[-1], validate_args=validate_args, dtype=dtype,
+              name=f'batch_norm_{index}_{mask}_{i}'))
+      return steps
+
     def level(index, shape, is_last):
-      del index  # Every scale but the last is alike.
       if is_last:
-        return bounded_couplings(
-            shape, 'checkerboard', 4, make_network, dtype), shape
-      before = bounded_couplings(shape, 'checkerboard', 3, make_network, dtype)
+        return couplings(index, shape, 'checkerboard', 4), shape
+      before = couplings(index, shape, 'checkerboard', 3)
       step, shape = squeeze(shape, validate_args)
-      after = bounded_couplings(shape, 'channel', 3, make_network, dtype)
+      after = couplings(index, shape, 'channel', 3)
       return [*before, step, *after], shape
 
     super().__init__(

@@ -67,7 +67,12 @@ class FlowModel(tf_keras.Model):
     while any of them is uninitialised, i.e. once: the flags are
     checkpointed, so a restored model never re-initialises;
   - skips the update when the loss or any gradient is not finite, on every
-    replica alike, and counts skipped steps in the `nonfinite_steps` metric.
+    replica alike, and counts skipped steps in the `nonfinite_steps` metric;
+  - runs the flow with `training=True`: the `BatchNorm`s of
+    `RealNVP(batch_norm=True)` normalise with the batch's statistics (each
+    replica its own) and update their moving averages (with the replicas'
+    mean), which every other call uses (`evaluate`, `log_likelihood`,
+    `call`, sampling, export).
 
   Clip gradients with the optimizer's `global_clipnorm`; warm the learning
   rate up with `LinearWarmup`.
@@ -165,9 +170,14 @@ class FlowModel(tf_keras.Model):
                       self._noise.uniform_full_int([2], tf.int32),
                       self._num_bins)
 
-  def _log_prob(self, images: tf.Tensor, labels) -> tf.Tensor:
-    kwargs = {} if labels is None else {'bijector_kwargs': {'labels': labels}}
-    return self.distribution.log_prob(images, **kwargs)
+  def _log_prob(self, images: tf.Tensor, labels,
+                training: bool = False) -> tf.Tensor:
+    """log p(x) (or log p(x | y)); batch statistics in BatchNorms when
+    `training`, their moving averages otherwise."""
+    kwargs = {'training': training}
+    if labels is not None:
+      kwargs['labels'] = labels
+    return self.distribution.log_prob(images, bijector_kwargs=kwargs)
 
   def call(self, images: tf.Tensor,
            labels: tf.Tensor | None = None) -> tf.Tensor:
@@ -200,7 +210,7 @@ class FlowModel(tf_keras.Model):
     labels = self._labels(labels)
     with tf.GradientTape() as tape:
       continuous, log_q = self._continuous(images)
-      nll = log_q - self._log_prob(continuous, labels)
+      nll = log_q - self._log_prob(continuous, labels, training=True)
       objective = nll
       if self.classification_weight:
         objective += (self.classification_weight * _size(self.flow) *
@@ -237,8 +247,8 @@ class FlowModel(tf_keras.Model):
 
   def _class_cross_entropy(self, images: tf.Tensor,
                            labels: tf.Tensor) -> tf.Tensor:
-    """-log p(y | x) in nats, from the flow pass `_log_prob` cached."""
-    logits = class_log_likelihoods(self.flow, images, labels)
+    """-log p(y | x) in nats, from the training flow pass `_log_prob` cached."""
+    logits = class_log_likelihoods(self.flow, images, labels, training=True)
     return tf.nn.sparse_softmax_cross_entropy_with_logits(
         tf.cast(labels, tf.int32), logits)
 

@@ -5,6 +5,7 @@ from tfp_glow.bijectors.actnorm import (
     UninitializedActNormWarning,
     data_dependent_init,
 )
+from tfp_glow.bijectors.batch_norm import BatchNorm
 from tfp_glow.bijectors.class_prior import ClassPrior
 from tfp_glow.bijectors.coupling import Coupling, TanhLogScale
 from tfp_glow.bijectors.invertible_conv import Invertible1x1Conv
@@ -14,6 +15,7 @@ from tfp_glow.bijectors.squeeze import Squeeze
 
 __all__ = [
     'ActNorm',
+    'BatchNorm',
     'ChannelPermutation',
     'ClassPrior',
     'Coupling',

@@ -7,7 +7,12 @@ import warnings
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_glow.bijectors.images import check_image, num_pixels
+from tfp_glow.bijectors.images import (
+    batch_axes,
+    check_image,
+    cross_replica_mean,
+    num_pixels,
+)
 
 __all__ = [
     'ActNorm',
@@ -218,9 +223,9 @@ class ActNorm(tfp.bijectors.Bijector):
     """
     y = tf.convert_to_tensor(y, dtype=self.dtype)
     check_image(y, self._num_channels, self.name)
-    mean = _cross_replica_mean(tf.reduce_mean(y, axis=_batch_axes(y)))
-    variance = _cross_replica_mean(
-        tf.reduce_mean(tf.square(y - mean), axis=_batch_axes(y)))
+    mean = cross_replica_mean(tf.reduce_mean(y, axis=batch_axes(y)))
+    variance = cross_replica_mean(
+        tf.reduce_mean(tf.square(y - mean), axis=batch_axes(y)))
     log_scale = tf.math.log(tf.sqrt(variance) + _EPSILON)
     keep = tf.logical_and(self._initialized, not force)
     self._shift.assign(tf.where(keep, self._shift, mean))
@@ -242,15 +247,3 @@ class ActNorm(tfp.bijectors.Bijector):
     check_image(x, self._num_channels, self.name)
     return num_pixels(x) * tf.reduce_sum(self._log_scale)
 
-
-def _batch_axes(y: tf.Tensor) -> tf.Tensor:
-  """Every axis of `y` but the last (channel) one."""
-  return tf.range(tf.rank(y) - 1)
-
-
-def _cross_replica_mean(value: tf.Tensor) -> tf.Tensor:
-  """Mean of `value` over the replicas of a distribution strategy."""
-  context = tf.distribute.get_replica_context()
-  if context is None or context.num_replicas_in_sync == 1:
-    return value
-  return context.all_reduce(tf.distribute.ReduceOp.MEAN, value)

@@ -40,3 +40,16 @@ def check_image(x: tf.Tensor, num_channels: int | None, owner: str) -> None:
 def num_pixels(x: tf.Tensor) -> tf.Tensor:
   """H * W of a [..., H, W, C] tensor, in the dtype of `x`."""
   return tf.cast(tf.reduce_prod(tf.shape(x)[-3:-1]), x.dtype)
+
+
+def batch_axes(y: tf.Tensor) -> tf.Tensor:
+  """Every axis of `y` but the last (channel) one."""
+  return tf.range(tf.rank(y) - 1)
+
+
+def cross_replica_mean(value: tf.Tensor) -> tf.Tensor:
+  """Mean of `value` over the replicas of a distribution strategy."""
+  context = tf.distribute.get_replica_context()
+  if context is None or context.num_replicas_in_sync == 1:
+    return value
+  return context.all_reduce(tf.distribute.ReduceOp.MEAN, value)
