@@ -80,10 +80,12 @@ def _shifted_sum(taps: tf.Tensor, size: int) -> tf.Tensor:
   channels = taps.shape[-1] // size**2
   radius = size // 2
   padded = tf.pad(taps, [[0, 0], [radius, radius], [radius, radius], [0, 0]])
-  return tf.add_n([
+  # A sum over a stacked axis, not `tf.add_n`: Grappler reorders an AddN's
+  # additions, which made tf.function's result differ from the eager one.
+  return tf.reduce_sum(tf.stack([
       padded[:, a:a + height, b:b + width,
              (a * size + b) * channels:(a * size + b + 1) * channels]
-      for a in range(size) for b in range(size)])
+      for a in range(size) for b in range(size)]), axis=0)
 
 
 @tf.custom_gradient
