@@ -18,7 +18,8 @@
   ```
 
   oneDNN's own kernel gradient for such shapes is the slowest op of a Glow
-  training step on CPU (about half of it).
+  training step on CPU (about half of it). The routes were timed on CPU only;
+  on a GPU, cuDNN's own kernels may be the faster ones.
 """
 
 from collections.abc import Callable
