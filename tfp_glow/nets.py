@@ -8,6 +8,7 @@ import tensorflow as tf
 import tf_keras
 
 from tfp_glow.bijectors.actnorm import ActNorm, initializing
+from tfp_glow.convolutions import conv2d
 
 __all__ = ['GatedConvNet', 'GlowNet', 'ResNet', 'network_dtype']
 
@@ -38,6 +39,8 @@ class GlowNet(tf_keras.layers.Layer):
   (inverse) direction, so `data_dependent_init()` initialises them with the
   rest of the flow. Once initialised, each ActNorm is folded into the
   convolution before it, which then runs as one fused conv + bias + ReLU.
+  The layers run through `tfp_glow.convolutions.conv2d`: the 1x1 layer and
+  the last layer (fewer outputs than inputs) as matrix products.
 
   #### References
 
@@ -72,15 +75,18 @@ class GlowNet(tf_keras.layers.Layer):
   def build(self, input_shape):
     # The folded layers read the kernels without calling the conv layers.
     self.conv_in.build(input_shape)
-    self.conv_hidden.build(
-        tf.TensorShape(input_shape)[:-1].concatenate(self.conv_in.filters))
+    hidden_shape = tf.TensorShape(input_shape)[:-1].concatenate(
+        self.conv_in.filters)
+    self.conv_hidden.build(hidden_shape)
+    self.conv_out.build(hidden_shape)
     super().build(input_shape)
 
   def call(self, inputs):
     hidden = self._conv_actnorm_relu(self.conv_in, self.norm_in, inputs)
     hidden = self._conv_actnorm_relu(self.conv_hidden, self.norm_hidden,
                                      hidden)
-    return self.conv_out(hidden)
+    return conv2d(hidden, tf.cast(self.conv_out.kernel, self.compute_dtype),
+                  tf.cast(self.conv_out.bias, self.compute_dtype))
 
   def _conv_actnorm_relu(self, conv: tf_keras.layers.Conv2D,
                          actnorm: ActNorm, x: tf.Tensor) -> tf.Tensor:
@@ -100,26 +106,7 @@ class GlowNet(tf_keras.layers.Layer):
     scale = tf.exp(-actnorm.log_scale)
     kernel = conv.kernel * tf.cast(scale, self.compute_dtype)
     bias = tf.cast(-actnorm.shift * scale, self.compute_dtype)
-    return _conv_bias_relu(x, kernel, bias, conv.padding.upper())
-
-
-def _conv_bias_relu(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor,
-                    padding: str) -> tf.Tensor:
-  """relu(conv2d(x, kernel) + bias), which Grappler fuses into one op.
-
-  A 1x1 kernel runs as a matmul over the pixels, [N H W, C_in] x
-  [C_in, C_out]: with its gradients, faster than a 1x1 convolution on CPU
-  (BENCHMARKS.md).
-  """
-  if kernel.shape[0] != 1 or kernel.shape[1] != 1:
-    return tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, padding),
-                                     bias))
-  channels_in, channels_out = kernel.shape[2], kernel.shape[3]
-  pixels = tf.matmul(tf.reshape(x, [-1, channels_in]),
-                     tf.reshape(kernel, [channels_in, channels_out]))
-  pixels = tf.nn.relu(tf.nn.bias_add(pixels, bias))
-  return tf.reshape(pixels,
-                    tf.concat([tf.shape(x)[:-1], [channels_out]], axis=0))
+    return conv2d(x, kernel, bias, tf.nn.relu)
 
 
 def _conv(channels: int, kernel_size: int, dtype,

@@ -106,10 +106,11 @@ def test_log_prob_runs_the_network_once():
       coupling)
   graph = tf.function(dist.log_prob).get_concrete_function(
       tf.TensorSpec([None, 4, 4, 4])).graph
-  # GlowNet: two 3x3 convolutions and the 1x1 layer as a matmul.
+  # GlowNet: the first 3x3 convolution, the 1x1 layer as a matmul and the
+  # last 3x3 convolution (8 -> 4 channels) as a matmul to its 9 taps.
   layers = [op.type for op in graph.get_operations()
             if op.type in ('Conv2D', 'MatMul')]
-  assert sorted(layers) == ['Conv2D', 'Conv2D', 'MatMul']
+  assert sorted(layers) == ['Conv2D', 'MatMul', 'MatMul']
 
 
 @pytest.mark.parametrize('kwargs, match', [

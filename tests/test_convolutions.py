@@ -1,0 +1,52 @@
+"""conv2d: the matmul routes compute TF's 'SAME' convolution and its gradients."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfp_glow.convolutions import conv2d
+
+
+def reference(x, kernel, bias):
+  return tf.nn.relu(tf.nn.conv2d(x, kernel, 1, 'SAME') + bias)
+
+
+def value_and_gradients(fn, x, kernel, bias):
+  with tf.GradientTape() as tape:
+    tape.watch([x, kernel, bias])
+    output = fn(x, kernel, bias)
+    # Weights make the gradient differ from one output element to the next.
+    weights = tf.linspace(tf.constant(-1., x.dtype), 1., tf.size(output))
+    loss = tf.reduce_sum(output * tf.reshape(weights, output.shape))
+  return [output, *tape.gradient(loss, [x, kernel, bias])]
+
+
+# (image [N, H, W, C_in], kernel size, C_out, Conv2D ops): the matmul routes
+# (1x1; an odd kernel with fewer outputs than inputs) and TF's own route.
+@pytest.mark.parametrize('shape, size, channels_out, conv2d_ops', [
+    ((2, 5, 7, 6), 1, 3, 0),
+    ((2, 5, 7, 6), 3, 2, 0),
+    ((1, 6, 4, 5), 5, 4, 0),
+    ((2, 1, 3, 4), 3, 1, 0),
+    ((2, 5, 7, 2), 3, 6, 1),
+])
+def test_matches_tf_conv2d_and_its_gradients(shape, size, channels_out,
+                                             conv2d_ops):
+  x = tf.random.stateless_normal(shape, [1, 2], dtype=tf.float64)
+  kernel = tf.random.stateless_normal(
+      [size, size, shape[-1], channels_out], [3, 4], dtype=tf.float64)
+  bias = tf.random.stateless_normal([channels_out], [5, 6], dtype=tf.float64)
+
+  def fast(x, kernel, bias):
+    return conv2d(x, kernel, bias, tf.nn.relu)
+
+  fast = tf.function(fast)
+  graph = fast.get_concrete_function(x, kernel, bias).graph
+  assert [op.type for op in graph.get_operations()].count(
+      'Conv2D') == conv2d_ops
+  for got, expected, name in zip(
+      value_and_gradients(fast, x, kernel, bias),
+      value_and_gradients(reference, x, kernel, bias),
+      ['output', 'd/dx', 'd/dkernel', 'd/dbias'], strict=True):
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10,
+                               err_msg=name)
