@@ -5,10 +5,12 @@ Keras idioms, training stability, export) is tested by looping over `MODELS`:
 a new model or variant joins here and inherits every check.
 
 `build(name, image_shape, width, dtype, **options)` makes a small flow;
-`width` is the hidden width of its networks, narrow by default, since what the
-checks test does not depend on it. A class-conditional model needs labels in
-every call: `bijector_kwargs(name, batch_shape)` gives the kwargs each model
-needs for a batch (none for unconditional ones), so that one loop serves all.
+`width` is the hidden width of its networks, narrow by default, and the
+networks are shallow (one residual block or gated convolution), since what
+the checks test depends on neither. A class-conditional model needs labels
+in every call: `bijector_kwargs(name, batch_shape)` gives the kwargs each
+model needs for a batch (none for unconditional ones), so that one loop
+serves all.
 """
 
 import numpy as np
@@ -37,8 +39,8 @@ def _real_nvp(**variant):
 def _simple_flow(multi_scale):
   def build(image_shape, width, dtype, **options):
     return tfp_glow.SimpleFlow(image_shape, **{
-        'multi_scale': multi_scale, 'hidden_channels': width, 'dtype': dtype,
-        **options})
+        'multi_scale': multi_scale, 'hidden_channels': width, 'num_layers': 1,
+        'dtype': dtype, **options})
   return build
 
 

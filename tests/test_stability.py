@@ -94,6 +94,9 @@ def test_tfp_loop_is_stable(name, mnist_batches):
   with tfp_glow.data_dependent_init():
     log_prob(*next(batches))
   optimizer = training.adam()
+  # Its slots before the trace: `tf.function` traces again a function whose
+  # first trace created variables.
+  optimizer.build(flow.trainable_variables)
 
   @tf.function
   def train_step(pixels, labels):

@@ -468,7 +468,8 @@ class SimpleFlow(MultiScaleFlow):
   ```
 
   Couplings are affine with `TanhLogScale` log-scales and `GatedConvNet`
-  networks (hidden width 32, then 48 and 64 at the squeezed scales).
+  networks (hidden width 32, then 48 and 64 at the squeezed scales; 3 gated
+  convolutions each).
 
   #### References
 
@@ -480,6 +481,7 @@ class SimpleFlow(MultiScaleFlow):
                image_shape,
                multi_scale: bool = False,
                hidden_channels: int = 32,
+               num_layers: int = 3,
                num_classes: int | None = None,
                validate_args: bool = False,
                dtype: tf.DType = tf.float32,
@@ -493,6 +495,8 @@ class SimpleFlow(MultiScaleFlow):
       hidden_channels: Python `int`, width of the first GatedConvNets; the
         squeezed scales use 1.5x and 2x.
         Default value: 32.
+      num_layers: Python `int`, gated convolutions per GatedConvNet.
+        Default value: 3.
       num_classes: Python `int`: class-conditional, with a `ClassPrior` on
         the top level instead of N(0, I) (see `Glow`).
         Default value: `None` (unconditional).
@@ -513,7 +517,7 @@ class SimpleFlow(MultiScaleFlow):
 
     def gated(width):
       return lambda num_outputs: nets.GatedConvNet(
-          num_outputs, width, dtype=nets.network_dtype(dtype))
+          num_outputs, width, num_layers, dtype=nets.network_dtype(dtype))
 
     def level(index, shape, is_last):
       if not multi_scale:

@@ -146,6 +146,12 @@ class FlowModel(tf_keras.Model):
           'Keras 3): pass a `tf_keras.optimizers` optimizer, or train with a '
           '`tf.GradientTape` over `dist.trainable_variables` and any optimizer.')
     super().compile(optimizer, **kwargs)
+    if isinstance(self.optimizer, tf_keras.optimizers.Optimizer):
+      # Its slots now, as the flow's variables exist: a first trace of the
+      # training step that created them would be traced again by
+      # `tf.function`, doubling the cost of the first step.
+      with self.distribute_strategy.scope():
+        self.optimizer.build(self.trainable_variables)
 
   @property
   def metrics(self) -> list:
