@@ -58,6 +58,18 @@ def test_glow_shapes_and_level_sizes():
   assert dist.sample([2, 3], seed=1).shape == [2, 3, 28, 28, 1]
 
 
+@pytest.mark.parametrize('multi_scale', [False, True])
+@pytest.mark.parametrize('num_layers', [1, 3])
+def test_simple_flow_num_layers_is_the_depth_of_every_network(multi_scale,
+                                                              num_layers):
+  flow = tfp_glow.SimpleFlow((8, 8, 1), multi_scale=multi_scale,
+                             hidden_channels=4, num_layers=num_layers)
+  networks = [m for m in flow.submodules
+              if isinstance(m, tfp_glow.nets.GatedConvNet)]
+  assert len(networks) == 8
+  assert all(len(network.gated) == num_layers for network in networks)
+
+
 def test_every_glow_variable_gets_a_gradient_of_log_prob():
   flow = registry.build('glow')
   dist = tfp_glow.flow_distribution(flow)
