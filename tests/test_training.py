@@ -240,6 +240,18 @@ def test_a_keras3_optimizer_is_a_type_error_that_names_tf_keras():
     model.compile(keras.optimizers.Adam(1e-3))
 
 
+def test_fit_traces_its_training_step_once():
+  """`compile` creates Adam's slots, which a first trace would otherwise
+  create, and `tf.function` traces a function again after a trace that
+  created variables."""
+  model = tfp_glow.FlowModel(registry.build('glow'))
+  traces = []
+  train_step = model.train_step
+  model.train_step = lambda data: traces.append(1) or train_step(data)
+  fit(model, [continuous(1), continuous(2)], tfp_glow.training.adam())
+  assert len(traces) == 1
+
+
 def test_training_a_new_flow_does_not_warn_about_its_actnorms():
   with warnings.catch_warnings():
     warnings.simplefilter('error', tfp_glow.UninitializedActNormWarning)
