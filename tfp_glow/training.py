@@ -138,7 +138,10 @@ class FlowModel(tf_keras.Model):
     self.built = True
 
   def compile(self, optimizer='rmsprop', **kwargs):
-    """`tf_keras.Model.compile`; a Keras 3 optimizer is a TypeError."""
+    """`tf_keras.Model.compile`, which also creates the optimizer's slots.
+
+    A Keras 3 optimizer is a TypeError.
+    """
     if type(optimizer).__module__.split('.')[0] == 'keras':
       raise TypeError(
           f'FlowModel is a tf_keras (Keras 2) model and can not use the Keras 3 '
