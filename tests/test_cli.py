@@ -1,6 +1,7 @@
 """python -m tfp_glow: train, evaluate, sample; resume after a kill; bad input."""
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -186,6 +187,22 @@ def test_bad_input_is_one_line(args, run, message, trained_run, digits_npz,
   assert len(error.splitlines()) == 1, error
   assert error.startswith(f'tfp_glow {args[0]}: error: ')
   assert re.search(message, error), error
+
+
+def test_a_checkpoint_lacking_weights_is_refused(trained_run, tmp_path,
+                                                capsys):
+  """A model whose weights the checkpoint does not all hold never runs."""
+  out = str(tmp_path / 'run')
+  shutil.copytree(trained_run, out)
+  with open(os.path.join(out, 'config.json')) as file:
+    config = json.load(file)
+  config['flow']['steps_per_level'] += 1   # weights the checkpoint lacks
+  with open(os.path.join(out, 'config.json'), 'w') as file:
+    json.dump(config, file)
+  assert cli.main(['evaluate', '--out', out]) == 2
+  error = capsys.readouterr().err.strip()
+  assert len(error.splitlines()) == 1, error
+  assert 'does not hold the weights of glow' in error, error
 
 
 def test_killed_run_resumes_where_it_stopped(digits_npz, tmp_path):

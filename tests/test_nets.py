@@ -211,7 +211,7 @@ def test_glow_net_architecture_and_folded_actnorms():
   x = images()
   net = randomised(nets.GlowNet(OUTPUT_CHANNELS, 8), x)
   for norm in (net.norm_in, net.norm_hidden):
-    assert norm.log_scale.trainable and norm.shift.trainable
+    assert norm.log_scale.trainable_variables and norm.shift.trainable
     norm.initialized.assign(True)
 
   def unfolded(x):

@@ -5,7 +5,6 @@ import contextlib
 import csv
 import json
 import os
-import re
 import shutil
 import sys
 
@@ -403,7 +402,15 @@ def _restore_model(out: str, config: dict) -> FlowModel:
   if not tf.train.latest_checkpoint(os.path.dirname(checkpoint)):
     raise CommandError(f'{out} holds no checkpoint yet; train first.')
   model = _build_model(config['flow'])
-  model.load_weights(checkpoint).expect_partial()
+  # The optimizer's state need not be used; every weight of the model must.
+  try:
+    model.load_weights(checkpoint).expect_partial(
+        ).assert_existing_objects_matched()
+  except (AssertionError, ValueError) as error:  # Missing, or other shapes.
+    raise CommandError(
+        f'{checkpoint} does not hold the weights of {_describe(config)}: it '
+        'was written for another model, or by a tfp_glow older than the '
+        'ActNorm log-scale factor; train the model again.') from error
   model.compile()
   return model
 

@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
 
 import tfp_glow
 from tests.bijector_checks import check_bijector, tiny_images
@@ -59,6 +60,28 @@ def test_initialised_actnorm_is_not_reinitialised():
   np.testing.assert_array_equal(actnorm.shift, shift)
   actnorm.initialize(data(seed=3), force=True)
   assert not np.array_equal(actnorm.shift, shift)
+
+
+def test_an_adam_step_moves_the_log_scale_three_times_its_learning_rate():
+  """openai/glow's logscale_factor: log_scale = 3 v, and Adam moves v.
+
+  Adam's first step moves every variable by its learning rate (m / sqrt(v)
+  is the gradient's sign), so the log-scale moves by 3 x 1e-3, the shift by
+  1e-3.
+  """
+  actnorm = tfp_glow.ActNorm(3)
+  actnorm.initialize(data())
+  log_scale, shift = actnorm.log_scale.numpy(), actnorm.shift.numpy()
+  optimizer = tf_keras.optimizers.Adam(1e-3, epsilon=1e-12)
+  variables = actnorm.trainable_variables
+  with tf.GradientTape() as tape:
+    y = data(seed=1)
+    loss = (tf.reduce_sum(actnorm.inverse(y)**2) / 2 -
+            actnorm.inverse_log_det_jacobian(y, 3))
+  optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+  np.testing.assert_allclose(np.abs(actnorm.log_scale - log_scale), 3e-3,
+                             rtol=1e-3)
+  np.testing.assert_allclose(np.abs(actnorm.shift - shift), 1e-3, rtol=1e-3)
 
 
 def test_initialized_state_is_restored_from_a_checkpoint(tmp_path):

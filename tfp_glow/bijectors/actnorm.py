@@ -24,6 +24,8 @@ __all__ = [
 ]
 
 _EPSILON = 1e-6
+# openai/glow's `logscale_factor`: log_scale = 3 v for the trained variable v.
+LOG_SCALE_FACTOR = 3.
 _INIT, _IN_GRAPH = 'init', 'in_graph'
 # What the current thread / context does with uninitialised ActNorms: None
 # (warn), _INIT (initialise from data) or _IN_GRAPH (the caller initialises).
@@ -125,7 +127,15 @@ class ActNorm(tfp.bijectors.Bijector):
   forward:  y[..., c] = x[..., c] * exp(log_scale[c]) + shift[c]
   inverse:  x[..., c] = (y[..., c] - shift[c]) * exp(-log_scale[c])
   log|det J| = H * W * sum_c log_scale[c]
+  log_scale = 3 v    (v: the trained variable)
   ```
+
+  The factor 3 is openai/glow's `logscale_factor`: Adam moves each trained
+  variable by about its learning rate per step, so the log-scale moves up
+  to 3x as far. On mostly-black images the flow's log-scales must travel
+  several nats, and at 1x they are what limits how much it learns per step
+  (BENCHMARKS.md, "Cause 2"). `log_scale` is a `tfp.util.TransformedVariable`:
+  it reads and assigns as the log-scale itself.
 
   `initialize(y)` sets `shift` and `log_scale` from a data-side batch so that
   `inverse(y)` is zero-mean with unit variance per channel [1], and sets the
@@ -176,9 +186,10 @@ class ActNorm(tfp.bijectors.Bijector):
       self._shift = tf.Variable(
           tf.zeros([num_channels], dtype), name='shift',
           aggregation=aggregation)
-      self._log_scale = tf.Variable(
-          tf.zeros([num_channels], dtype), name='log_scale',
-          aggregation=aggregation)
+      self._log_scale = tfp.util.TransformedVariable(
+          tf.zeros([num_channels], dtype),
+          tfp.bijectors.Scale(tf.constant(LOG_SCALE_FACTOR, dtype)),
+          name='log_scale', aggregation=aggregation)
       self._initialized = tf.Variable(
           False, trainable=False, name='initialized', aggregation=aggregation)
       super().__init__(
@@ -198,7 +209,7 @@ class ActNorm(tfp.bijectors.Bijector):
     return self._shift
 
   @property
-  def log_scale(self) -> tf.Variable:
+  def log_scale(self) -> tfp.util.TransformedVariable:
     return self._log_scale
 
   @property
