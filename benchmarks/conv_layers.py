@@ -2,8 +2,9 @@
 
 Times `relu(conv + bias)` forward, and forward + backward (gradients of x,
 kernel and bias), for the 3x3 layer shapes of GlowNet: the first layer (few
-inputs, TF's own convolution on both sides) and the last layer (few
-outputs, a matmul to the taps in `conv2d`), in the peer benchmark's
+inputs: one matmul of the input's patches in `conv2d`) and the last layer
+(few outputs: TF's transposed convolution for small kernels, else a matmul to
+the taps in `conv2d`), in the peer benchmark's
 configuration (28x28x1, 2 levels, width 128, batch 64) and in the CIFAR-10
 preset's (32x32x3, 3 levels, width 512, here batch 8). Prints the median
 milliseconds over rounds, the two routes in turns.

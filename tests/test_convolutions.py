@@ -22,13 +22,18 @@ def value_and_gradients(fn, x, kernel, bias):
 
 
 # (image [N, H, W, C_in], kernel size, C_out, Conv2D ops): the matmul routes
-# (1x1; an odd kernel with fewer outputs than inputs) and TF's own route.
+# (1x1; an odd kernel with fewer outputs than inputs, or with k*k*C_in <=
+# C_out) and TF's own route (more outputs, but k*k*C_in > C_out; as many).
 @pytest.mark.parametrize('shape, size, channels_out, conv2d_ops', [
     ((2, 5, 7, 6), 1, 3, 0),
     ((2, 5, 7, 6), 3, 2, 0),
     ((1, 6, 4, 5), 5, 4, 0),
     ((2, 1, 3, 4), 3, 1, 0),
+    ((1, 3, 2, 128), 3, 32, 0),     # a kernel too large to run transposed
+    ((2, 5, 7, 2), 3, 18, 0),
+    ((1, 6, 4, 1), 5, 26, 0),
     ((2, 5, 7, 2), 3, 6, 1),
+    ((2, 5, 7, 3), 3, 3, 1),
 ])
 def test_matches_tf_conv2d_and_its_gradients(shape, size, channels_out,
                                              conv2d_ops):

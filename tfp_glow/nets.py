@@ -39,8 +39,8 @@ class GlowNet(tf_keras.layers.Layer):
   (inverse) direction, so `data_dependent_init()` initialises them with the
   rest of the flow. Once initialised, each ActNorm is folded into the
   convolution before it, which then runs as one fused conv + bias + ReLU.
-  The layers run through `tfp_glow.convolutions.conv2d`: the 1x1 layer and
-  the last layer (fewer outputs than inputs) as matrix products.
+  The layers run through `tfp_glow.convolutions.conv2d`, which picks a faster
+  CPU route per layer shape (matmuls, a transposed convolution).
 
   #### References
 

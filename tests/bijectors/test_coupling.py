@@ -107,10 +107,10 @@ def test_log_prob_runs_the_network_once():
   graph = tf.function(dist.log_prob).get_concrete_function(
       tf.TensorSpec([None, 4, 4, 4])).graph
   # GlowNet: the first 3x3 convolution, the 1x1 layer as a matmul and the
-  # last 3x3 convolution (8 -> 4 channels) as a matmul to its 9 taps.
+  # last 3x3 convolution (8 -> 4 channels) as a transposed convolution.
   layers = [op.type for op in graph.get_operations()
-            if op.type in ('Conv2D', 'MatMul')]
-  assert sorted(layers) == ['Conv2D', 'MatMul', 'MatMul']
+            if op.type in ('Conv2D', 'MatMul', 'Conv2DBackpropInput')]
+  assert sorted(layers) == ['Conv2D', 'Conv2DBackpropInput', 'MatMul']
 
 
 @pytest.mark.parametrize('kwargs, match', [
