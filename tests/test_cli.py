@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 from sklearn.datasets import load_digits
 
+import tfp_glow
 from tfp_glow import cli
 
 SMALL_GLOW = ['--levels', '2', '--steps-per-level', '2', '--hidden-channels',
@@ -163,6 +164,9 @@ def test_overwrite_replaces_only_with_consent(trained_run, digits_npz,
      r'shape \(8, 8, 1\)')),
     (['train', '--data', '{npz}', '--blocks', '2'], 'new',
      '--blocks does not apply to --model glow'),
+    (['train', '--data', '{npz}', '--model', 'realnvp', '--coupling-log-scale',
+      'sigmoid'], 'new', '--coupling-log-scale does not apply to --model '
+     'realnvp'),
     (['train', '--data', '{npz}', '--conditional'], 'new',
      'digits.npz lacks y_test, y_train'),
     (['sample', '--output', '{tmp}/x.png', '--label', '3'], 'trained',
@@ -203,6 +207,24 @@ def test_a_checkpoint_lacking_weights_is_refused(trained_run, tmp_path,
   error = capsys.readouterr().err.strip()
   assert len(error.splitlines()) == 1, error
   assert 'does not hold the weights of glow' in error, error
+
+
+def coupling_log_scales(model) -> set:
+  return {b.log_scale_fn for b in model.flow.submodules
+          if isinstance(b, tfp_glow.Coupling) and b.name == 'coupling'}
+
+
+def test_a_run_keeps_the_coupling_scale_it_was_trained_with(trained_run):
+  """New runs record tanh; a config.json without the key (a run trained
+  before the tanh default) builds openai/glow's sigmoid, which its
+  checkpoint was trained with."""
+  config = cli._read_config(trained_run)['flow']
+  assert config['coupling_log_scale'] == 'tanh'
+  assert coupling_log_scales(cli._build_model(config)) == {
+      tfp_glow.tanh_log_scale}
+  del config['coupling_log_scale']
+  assert coupling_log_scales(cli._build_model(config)) == {
+      tfp_glow.glow_log_scale}
 
 
 def test_killed_run_resumes_where_it_stopped(digits_npz, tmp_path):

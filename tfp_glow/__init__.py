@@ -13,7 +13,9 @@ from tfp_glow.bijectors import (
     TanhLogScale,
     UninitializedActNormWarning,
     data_dependent_init,
+    glow_log_scale,
     logit_preprocessing,
+    tanh_log_scale,
 )
 from tfp_glow.classifier import class_log_likelihoods, classify
 from tfp_glow.dequantization import (
@@ -55,8 +57,10 @@ __all__ = [
     'data_dependent_init',
     'export_saved_model',
     'flow_distribution',
+    'glow_log_scale',
     'log_likelihood_bound',
     'logit_preprocessing',
     'presets',
+    'tanh_log_scale',
     'uniform_dequantize',
 ]

@@ -15,6 +15,7 @@ import tf_keras
 
 from tfp_glow import data as data_lib
 from tfp_glow import presets
+from tfp_glow.bijectors.coupling import LOG_SCALES
 from tfp_glow.classifier import classify
 from tfp_glow.dequantization import bin_centres
 from tfp_glow.export import export_saved_model
@@ -33,12 +34,16 @@ from tfp_glow.training import FlowModel
 # Glow's are the `glow_mnist` preset's. `num_classes` (None: unconditional) is
 # the data's when training with --conditional.
 MODELS = {
+    # A run's config without `coupling_log_scale` was trained before the
+    # tanh default, with openai/glow's sigmoid.
     'glow': (lambda shape, c: Glow(
         shape, num_levels=c['levels'], num_steps_per_level=c['steps_per_level'],
         hidden_channels=c['hidden_channels'], seed=c['seed'],
+        coupling_log_scale=c.get('coupling_log_scale', 'sigmoid'),
         num_classes=c.get('num_classes')),
-             {key: getattr(presets.PRESETS['glow_mnist'], key)
-              for key in ('levels', 'steps_per_level', 'hidden_channels')}),
+             {**{key: getattr(presets.PRESETS['glow_mnist'], key)
+                 for key in ('levels', 'steps_per_level', 'hidden_channels')},
+              'coupling_log_scale': 'tanh'}),
     'realnvp': (lambda shape, c: RealNVP(
         shape, num_scales=c['levels'], hidden_channels=c['hidden_channels'],
         num_blocks=c['blocks'], num_classes=c.get('num_classes')),
@@ -122,6 +127,9 @@ def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
   train.add_argument('--levels', type=int,
                      help='Glow levels, RealNVP scales, 2 = multi-scale simple')
   train.add_argument('--steps-per-level', type=int, help='Glow K')
+  train.add_argument('--coupling-log-scale', choices=sorted(LOG_SCALES),
+                     help="Glow's coupling log s: tanh(h) (default) or "
+                     "openai/glow's sigmoid(h + 2)")
   train.add_argument('--hidden-channels', type=int)
   train.add_argument('--blocks', type=int, help='RealNVP residual blocks')
   train.add_argument('--seed', type=int, default=0)
@@ -184,7 +192,7 @@ def run_train(args) -> FlowModel | None:
     raise CommandError(f'--preset {args.preset} is a Glow recipe, not '
                        f'--model {args.model}.')
   model_defaults = MODELS[args.model][1]
-  for key in ('steps_per_level', 'blocks'):
+  for key in ('steps_per_level', 'coupling_log_scale', 'blocks'):
     if getattr(args, key) is not None and key not in model_defaults:
       raise CommandError(f'--{key.replace("_", "-")} does not apply to '
                          f'--model {args.model}.')

@@ -7,7 +7,12 @@ from tfp_glow.bijectors.actnorm import (
 )
 from tfp_glow.bijectors.batch_norm import BatchNorm
 from tfp_glow.bijectors.class_prior import ClassPrior
-from tfp_glow.bijectors.coupling import Coupling, TanhLogScale
+from tfp_glow.bijectors.coupling import (
+    Coupling,
+    TanhLogScale,
+    glow_log_scale,
+    tanh_log_scale,
+)
 from tfp_glow.bijectors.invertible_conv import Invertible1x1Conv
 from tfp_glow.bijectors.permutations import ChannelPermutation
 from tfp_glow.bijectors.preprocessing import logit_preprocessing
@@ -24,5 +29,7 @@ __all__ = [
     'TanhLogScale',
     'UninitializedActNormWarning',
     'data_dependent_init',
+    'glow_log_scale',
     'logit_preprocessing',
+    'tanh_log_scale',
 ]

@@ -10,15 +10,33 @@ from tfp_glow import nets
 from tfp_glow.bijectors.images import check_image
 from tfp_glow.bijectors.masks import ChannelMask, CheckerboardMask
 
-__all__ = ['Coupling', 'TanhLogScale', 'glow_log_scale']
+__all__ = ['Coupling', 'LOG_SCALES', 'TanhLogScale', 'glow_log_scale',
+           'tanh_log_scale']
 
 _MASKS = {'channel': ChannelMask, 'checkerboard': CheckerboardMask}
 
 
+def tanh_log_scale(h: tf.Tensor) -> tf.Tensor:
+  """log s = tanh(h): s in (1/e, e), s = 1 and d(log s)/dh = 1 at h = 0.
+
+  tfp_glow's Glow coupling. Bounded both ways, a coupling can expand or
+  contract each element by at most e, so neither direction of the flow
+  amplifies an error by more than e per coupling.
+  """
+  return tf.tanh(h)
+
+
 def glow_log_scale(h: tf.Tensor) -> tf.Tensor:
-  """log(sigmoid(h + 2) / sigmoid(2)): bounded above by 0.127, 0 at h = 0."""
+  """log s = log(sigmoid(h + 2) / sigmoid(2)): openai/glow's coupling scale.
+
+  s in (0, 1.135), s = 1 at h = 0 with d(log s)/dh = 1 - sigmoid(2) = 0.12.
+  """
   two = tf.constant(2., h.dtype)
   return tf.math.log_sigmoid(h + two) - tf.math.log_sigmoid(two)
+
+
+# Glow's choices of the coupling log-scale, by name.
+LOG_SCALES = {'tanh': tanh_log_scale, 'sigmoid': glow_log_scale}
 
 
 class TanhLogScale(tf.Module):
@@ -68,19 +86,23 @@ class Coupling(tfp.bijectors.Bijector):
   ```none
   h = network(x_a)
   affine:    z_b = (x_b + t) * s,   [t, h_s] = h,  log s = log_scale_fn(h_s)
-             (default s = sigmoid(h_s + 2) / sigmoid(2))
+             (default log s = tanh(h_s))
   additive:  z_b = x_b + t,         t = h
   z_a = x_a
   log|det dz/dx| = sum(log s)  (affine),  0  (additive)
   ```
 
   `forward` (latent -> data) is x_b = z_b / s - t. The scale multiplies in
-  the direction `log_prob` runs, so Glow's bound s < 1.135 bounds how much a
+  the direction `log_prob` runs, so a bounded log-scale bounds how much a
   coupling can expand the data: the likelihood rewards expanding
   near-constant regions (MNIST's background), and a scale that divided there
-  could grow without bound and diverge. Glow's `sigmoid(h + 2)` is divided by
-  `sigmoid(2)` so that `h = 0` is the identity: with the default network's
-  zero-initialised last layer a new coupling is the identity.
+  could grow without bound and diverge. The default `tanh_log_scale` bounds
+  s to (1/e, e), so a coupling also can not contract without bound (the
+  other direction's amplification of rounding errors), and its slope at
+  h = 0 is 1; openai/glow's `glow_log_scale`, sigmoid(h + 2) / sigmoid(2),
+  bounds s to (0, 1.135) with slope 0.12 (BENCHMARKS.md, "Cause 3"). Both
+  are 0 at h = 0: with the default network's zero-initialised last layer a
+  new coupling is the identity.
 
   Masks: `'channel'` is Glow's channel split (= RealNVP's channel-wise mask)
   and `'checkerboard'` is RealNVP's spatial mask; `parity` 0 or 1 selects
@@ -117,7 +139,7 @@ class Coupling(tfp.bijectors.Bijector):
                mask: str = 'channel',
                parity: int = 0,
                additive: bool = False,
-               log_scale_fn: Callable[[tf.Tensor], tf.Tensor] = glow_log_scale,
+               log_scale_fn: Callable[[tf.Tensor], tf.Tensor] = tanh_log_scale,
                network: Callable[[tf.Tensor], tf.Tensor] | None = None,
                hidden_channels: int = 512,
                validate_args: bool = False,
@@ -135,8 +157,9 @@ class Coupling(tfp.bijectors.Bijector):
         Default value: `False`.
       log_scale_fn: callable mapping the network's pre-scale h to the
         log-scale of an affine coupling: `TanhLogScale` for RealNVP and the
-        UvA flows; `tf.identity` leaves it unbounded (Glow's split prior).
-        Default value: `glow_log_scale`, log(sigmoid(h + 2) / sigmoid(2)).
+        UvA flows; `glow_log_scale` for openai/glow's; `tf.identity` leaves
+        it unbounded (Glow's split prior).
+        Default value: `tanh_log_scale`, log s = tanh(h).
       network: a `tf_keras` layer or callable mapping the conditioning part
         [N, H, W, C_a] to [N, H, W, k * C_b] (k = 2 for affine: shift then
         pre-scale h; k = 1 for additive: shift). `None` builds a `GlowNet`.
@@ -183,6 +206,10 @@ class Coupling(tfp.bijectors.Bijector):
   @property
   def network(self) -> Callable[[tf.Tensor], tf.Tensor]:
     return self._network
+
+  @property
+  def log_scale_fn(self) -> Callable[[tf.Tensor], tf.Tensor]:
+    return self._log_scale_fn
 
   def _transform(self, conditioning: tf.Tensor,
                  context: tf.Tensor | None = None) -> tfp.bijectors.Bijector:
