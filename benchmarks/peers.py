@@ -16,7 +16,9 @@ sigmoid-bounded affine couplings and LU 1x1 convs, `nf.flows.Squeeze` and
 a `nf.MultiscaleFlow`; `net_actnorm=True` gives its coupling networks the
 ActNorms of Glow's (and tfp_glow's) network. The factored-out priors differ:
 tfp_glow and tfb.Glow predict them with a conv3x3 of the kept half, normflows
-learns a mean and scale per latent element.
+learns a mean and scale per latent element. So do the couplings' scales:
+tfp_glow's default exp(tanh(h)), the peers' sigmoid(h + 2), one elementwise
+function each.
 
 normflows and PyTorch are optional (`pip install -e ".[bench]"`); without
 them the script says so and compares tfp_glow with tfb.Glow only.

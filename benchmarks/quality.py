@@ -23,6 +23,7 @@ scored without it (moving averages).
   python benchmarks/quality.py --models glow,tfb_glow,realnvp,simple \\
       --seconds 300
   python benchmarks/quality.py --models realnvp,realnvp_bn   # batch norm
+  python benchmarks/quality.py --models glow,glow_sigmoid     # coupling scale
 """
 
 import argparse
@@ -57,6 +58,9 @@ def build(name: str, args, seed: int = 0):
       'glow': lambda: tfp_glow.Glow(
           IMAGE_SHAPE, num_levels=args.levels, num_steps_per_level=args.steps,
           hidden_channels=args.width, seed=seed),
+      'glow_sigmoid': lambda: tfp_glow.Glow(
+          IMAGE_SHAPE, num_levels=args.levels, num_steps_per_level=args.steps,
+          hidden_channels=args.width, coupling_log_scale='sigmoid', seed=seed),
       'realnvp': lambda: tfp_glow.RealNVP(IMAGE_SHAPE,
                                           hidden_channels=args.width // 2),
       'realnvp_bn': lambda: tfp_glow.RealNVP(

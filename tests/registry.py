@@ -50,6 +50,7 @@ MODELS = {
     'glow': _glow(),
     'glow_plain': _glow(permutation='plain'),
     'glow_additive': _glow(additive=True),
+    'glow_sigmoid': _glow(coupling_log_scale='sigmoid'),   # openai/glow's
     'glow_shuffle': _glow(permutation='shuffle'),
     'glow_reverse_fixed_priors': _glow(permutation='reverse',
                                        use_split_prior=False, learn_top=False),

@@ -18,6 +18,10 @@ from sklearn.datasets import load_digits
 import tfp_glow
 from tfp_glow import cli
 
+# Its module fixtures train or export models: one xdist worker runs the file
+# (setup.cfg's --dist loadgroup), so they are built once.
+pytestmark = pytest.mark.xdist_group('test_cli')
+
 SMALL_GLOW = ['--levels', '2', '--steps-per-level', '2', '--hidden-channels',
               '16']
 

@@ -14,6 +14,10 @@ import tf_keras
 
 import tfp_glow
 
+# Its module fixtures train or export models: one xdist worker runs the file
+# (setup.cfg's --dist loadgroup), so they are built once.
+pytestmark = pytest.mark.xdist_group('test_export')
+
 TOLERANCE = 1e-5
 # The `saved_model_cli` script, found without relying on PATH.
 SAVED_MODEL_CLI = [sys.executable, '-m', 'tensorflow.python.tools.saved_model_cli']

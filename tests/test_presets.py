@@ -15,6 +15,10 @@ import tensorflow_datasets as tfds
 import tfp_glow
 from tfp_glow import cli, presets
 
+# Its module fixtures train or export models: one xdist worker runs the file
+# (setup.cfg's --dist loadgroup), so they are built once.
+pytestmark = pytest.mark.xdist_group('test_presets')
+
 CIFAR10 = presets.PRESETS['glow_cifar10']
 # The recipe made small for a test: 2 levels of 1 step, width 8.
 SMALL = ['--levels', '2', '--steps-per-level', '1', '--hidden-channels', '8']

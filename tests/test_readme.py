@@ -11,6 +11,10 @@ import tensorflow as tf
 import tfp_glow
 from tfp_glow import cli
 
+# Its module fixtures train or export models: one xdist worker runs the file
+# (setup.cfg's --dist loadgroup), so they are built once.
+pytestmark = pytest.mark.xdist_group('test_readme')
+
 README = (pathlib.Path(__file__).parents[1] / 'README.md').read_text()
 
 

@@ -284,7 +284,7 @@ class Glow(MultiScaleFlow):
         (1/e, e)), or `'sigmoid'`, openai/glow's log(sigmoid(h + 2) /
         sigmoid(2)) (`glow_log_scale`: s in (0, 1.135)). On real MNIST
         digits `'tanh'` learned 0.7 bits/dim more in 151 steps and its
-        round trip lost 100x less precision (BENCHMARKS.md, "Cause 3").
+        round trip lost 20-40x less precision (BENCHMARKS.md, "Cause 3").
         Default value: `'tanh'`.
       permutation: `'lu'` (LU 1x1 conv), `'plain'` (1x1 conv with slogdet),
         `'reverse'` or `'shuffle'`.
