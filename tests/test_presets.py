@@ -68,7 +68,7 @@ def test_the_small_recipe_trains_on_mock_cifar10(cifar10_run):
     config = json.load(file)
   assert config['flow'] == {'model': 'glow', 'image_shape': [32, 32, 3],
                             'seed': 0, 'levels': 2, 'steps_per_level': 1,
-                            'hidden_channels': 8}
+                            'hidden_channels': 8, 'coupling_log_scale': 'tanh'}
   assert config['data']['dataset'] == 'cifar10'
   training = config['training']
   assert (training['batch_size'], training['warmup_steps']) == (16, 0)
