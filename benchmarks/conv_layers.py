@@ -3,13 +3,16 @@
 Times `relu(conv + bias)` forward, and forward + backward (gradients of x,
 kernel and bias), for the 3x3 layer shapes of GlowNet: the first layer (few
 inputs: one matmul of the input's patches in `conv2d`) and the last layer
-(few outputs: TF's transposed convolution for small kernels, else a matmul to
-the taps in `conv2d`), in the peer benchmark's
-configuration (28x28x1, 2 levels, width 128, batch 64) and in the CIFAR-10
-preset's (32x32x3, 3 levels, width 512, here batch 8). Prints the median
-milliseconds over rounds, the two routes in turns.
+(few outputs: a matmul to the taps and their shifted sum, or with Eigen's
+kernels TF's transposed convolution for small kernels), in the peer
+benchmark's configuration (28x28x1, 2 levels, width 128, batch 64) and in
+the CIFAR-10 preset's (32x32x3, 3 levels, width 512, here batch 8). Prints
+the median milliseconds over rounds, the two routes in turns. TF runs
+oneDNN's kernels where the CPU has AVX512-VNNI or newer; set
+TF_ENABLE_ONEDNN_OPTS=0 to time the Eigen routes there.
 
   python benchmarks/conv_layers.py --threads 1
+  TF_ENABLE_ONEDNN_OPTS=0 python benchmarks/conv_layers.py --threads 1
 """
 
 import argparse

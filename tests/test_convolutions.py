@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfp_glow import convolutions
 from tfp_glow.convolutions import conv2d
 
 
@@ -29,14 +30,17 @@ def value_and_gradients(fn, x, kernel, bias):
     ((2, 5, 7, 6), 3, 2, 0),
     ((1, 6, 4, 5), 5, 4, 0),
     ((2, 1, 3, 4), 3, 1, 0),
-    ((1, 3, 2, 128), 3, 32, 0),     # a kernel too large to run transposed
+    ((1, 3, 2, 128), 3, 32, 0),     # too large to run transposed with Eigen
     ((2, 5, 7, 2), 3, 18, 0),
     ((1, 6, 4, 1), 5, 26, 0),
     ((2, 5, 7, 2), 3, 6, 1),
     ((2, 5, 7, 3), 3, 3, 1),
 ])
+# The routes for oneDNN's kernels and for Eigen's, whichever TF runs here.
+@pytest.mark.parametrize('onednn', [True, False])
 def test_matches_tf_conv2d_and_its_gradients(shape, size, channels_out,
-                                             conv2d_ops):
+                                             conv2d_ops, onednn, monkeypatch):
+  monkeypatch.setattr(convolutions, '_onednn', lambda: onednn)
   x = tf.random.stateless_normal(shape, [1, 2], dtype=tf.float64)
   kernel = tf.random.stateless_normal(
       [size, size, shape[-1], channels_out], [3, 4], dtype=tf.float64)
@@ -55,3 +59,16 @@ def test_matches_tf_conv2d_and_its_gradients(shape, size, channels_out,
       ['output', 'd/dx', 'd/dkernel', 'd/dbias'], strict=True):
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10,
                                err_msg=name)
+
+
+@pytest.mark.parametrize('onednn, transposed', [(True, 0), (False, 1)])
+def test_a_few_outputs_kernel_runs_transposed_with_eigen_only(
+    onednn, transposed, monkeypatch):
+  monkeypatch.setattr(convolutions, '_onednn', lambda: onednn)
+  fast = tf.function(lambda x, kernel, bias: conv2d(x, kernel, bias))
+  graph = fast.get_concrete_function(
+      tf.TensorSpec([None, 6, 6, 128]), tf.TensorSpec([3, 3, 128, 4]),
+      tf.TensorSpec([4])).graph
+  types = [op.type for op in graph.get_operations()]
+  assert types.count('Conv2DBackpropInput') == transposed
+  assert types.count('DepthwiseConv2dNative') == 1 - transposed

@@ -40,7 +40,7 @@ class GlowNet(tf_keras.layers.Layer):
   rest of the flow. Once initialised, each ActNorm is folded into the
   convolution before it, which then runs as one fused conv + bias + ReLU.
   The layers run through `tfp_glow.convolutions.conv2d`, which picks a faster
-  CPU route per layer shape (matmuls, a transposed convolution).
+  CPU route per layer shape (matmuls and their shifts).
 
   #### References
 

@@ -118,13 +118,20 @@ def test_log_prob_runs_the_network_once():
   dist = tfp.distributions.TransformedDistribution(
       tfp.distributions.Sample(tfp.distributions.Normal(0., 1.), [4, 4, 4]),
       coupling)
-  graph = tf.function(dist.log_prob).get_concrete_function(
-      tf.TensorSpec([None, 4, 4, 4])).graph
+  layer_types = ('Conv2D', 'MatMul', 'Conv2DBackpropInput',
+                 'DepthwiseConv2dNative')
+
+  def layers(fn, shape):
+    graph = tf.function(fn).get_concrete_function(tf.TensorSpec(shape)).graph
+    return sorted(op.type for op in graph.get_operations()
+                  if op.type in layer_types)
+
   # GlowNet: the first 3x3 convolution, the 1x1 layer as a matmul and the
-  # last 3x3 convolution (8 -> 4 channels) as a transposed convolution.
-  layers = [op.type for op in graph.get_operations()
-            if op.type in ('Conv2D', 'MatMul', 'Conv2DBackpropInput')]
-  assert sorted(layers) == ['Conv2D', 'Conv2DBackpropInput', 'MatMul']
+  # last 3x3 convolution (8 -> 4 channels) as a matmul and a depthwise
+  # convolution, or a transposed convolution (convolutions.py's routes).
+  network = layers(coupling.network, [None, 4, 4, 2])
+  assert network.count('Conv2D') == 1 and 'MatMul' in network
+  assert layers(dist.log_prob, [None, 4, 4, 4]) == network
 
 
 @pytest.mark.parametrize('kwargs, match', [
