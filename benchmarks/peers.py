@@ -28,13 +28,13 @@ them the script says so and compares tfp_glow with tfb.Glow only.
 """
 
 import importlib.util
-import platform
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from throughput import KINDS, Runner, config_parser, measure, random_batch
+from throughput import (KINDS, Runner, config_parser, machine, measure,
+                        random_batch)
 
 STEPS = ('train', 'log_prob')
 
@@ -128,7 +128,7 @@ def main():
   names = {'tfp_glow': 'tfp_glow', 'tfp': 'tfb.Glow', 'normflows': 'normflows'}
   print(f'config: image {args.image}, L={args.levels}, K={args.steps}, '
         f'W={args.hidden}, batch {args.batch}, XLA {args.xla}')
-  print(f'machine: {platform.processor() or platform.machine()}; '
+  print(f'machine: {machine()}; '
         f'TF {tf.__version__}, TFP {tfp.__version__}')
 
   speed = {r.kind: {} for r in runners}

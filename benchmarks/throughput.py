@@ -17,6 +17,8 @@ both share this one).
 
 import argparse
 import json
+import os
+import pathlib
 import platform
 import subprocess
 import sys
@@ -26,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras
+from tensorflow.python.util import _pywrap_util_port
 
 import tfp_glow
 
@@ -125,6 +128,17 @@ def config_parser(description: str) -> argparse.ArgumentParser:
   return parser
 
 
+def machine() -> str:
+  """The CPU's model name and TF's CPU kernel library (oneDNN's or Eigen's:
+  tfp_glow's convolution routes differ, and so do their speeds)."""
+  names = [line.split(':', 1)[1].strip()
+           for line in pathlib.Path('/proc/cpuinfo').read_text().splitlines()
+           if line.startswith('model name')] if sys.platform == 'linux' else []
+  kernels = 'oneDNN' if _pywrap_util_port.IsMklEnabled() else 'Eigen'
+  return (f'{names[0] if names else platform.processor() or platform.machine()}'
+          f' ({len(os.sched_getaffinity(0))} cores), TF kernels: {kernels}')
+
+
 def random_batch(args) -> tf.Tensor:
   """A dequantized batch of random 8-bit images of the configured shape."""
   tf_keras.utils.set_random_seed(0)
@@ -156,8 +170,7 @@ def main():
   counts = {r.kind: r.num_parameters for r in runners}
   print(f'config: image {args.image}, L={args.levels}, K={args.steps}, '
         f'W={args.hidden}, batch {args.batch}, XLA {args.xla}')
-  print(f'machine: {platform.processor() or platform.machine()}, '
-        f'{len(tf.config.list_physical_devices("CPU"))} CPU device(s), '
+  print(f'machine: {machine()}, '
         f'GPUs: {len(tf.config.list_physical_devices("GPU"))}; '
         f'TF {tf.__version__}, TFP {tfp.__version__}')
   print('trainable parameters:', counts, 'relative difference: '
