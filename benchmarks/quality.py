@@ -3,7 +3,7 @@
 Every model trains with the same loop on the 4,500 training digits of
 `tfp_glow.data.mnist_5k` (real 28x28 MNIST, offline): -mean(log_prob) of
 uniformly dequantized batches of 64, `tfp_glow.training.adam()` (the command
-line's optimizer: Adam 1e-3, 100 warmup steps, clipping at 50), for
+line's optimizer: Adam 1e-3, no warmup, clipping at 50), for
 `--seconds` of wall-clock time after tracing. Every `--eval-every` steps the
 clock stops and the 500 test digits (one fixed dequantization draw) are
 scored. With several `--seeds` (each seeds the initialisation, the data

@@ -45,7 +45,7 @@ def test_flags_override_the_preset_which_overrides_the_defaults():
   assert settings == {'levels': 3, 'steps_per_level': 32,
                       'hidden_channels': 512, 'batch_size': 512,
                       'learning_rate': 1e-3, 'warmup_steps': 977}
-  assert (plain.batch_size, plain.warmup_steps) == (64, 100)
+  assert (plain.batch_size, plain.warmup_steps) == (64, 0)
   flags = cli._parse_args([*train, '--preset', 'glow_cifar10', '--levels',
                            '2', '--batch-size', '8', '--warmup-steps', '0'])
   assert (flags.levels, flags.steps_per_level, flags.batch_size,
