@@ -28,7 +28,6 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras
-from tensorflow.python.util import _pywrap_util_port
 
 import tfp_glow
 
@@ -134,7 +133,7 @@ def machine() -> str:
   names = [line.split(':', 1)[1].strip()
            for line in pathlib.Path('/proc/cpuinfo').read_text().splitlines()
            if line.startswith('model name')] if sys.platform == 'linux' else []
-  kernels = 'oneDNN' if _pywrap_util_port.IsMklEnabled() else 'Eigen'
+  kernels = 'oneDNN' if tfp_glow.convolutions.onednn_kernels() else 'Eigen'
   return (f'{names[0] if names else platform.processor() or platform.machine()}'
           f' ({len(os.sched_getaffinity(0))} cores), TF kernels: {kernels}')
 

@@ -40,7 +40,7 @@ def value_and_gradients(fn, x, kernel, bias):
 @pytest.mark.parametrize('onednn', [True, False])
 def test_matches_tf_conv2d_and_its_gradients(shape, size, channels_out,
                                              conv2d_ops, onednn, monkeypatch):
-  monkeypatch.setattr(convolutions, '_onednn', lambda: onednn)
+  monkeypatch.setattr(convolutions, 'onednn_kernels', lambda: onednn)
   x = tf.random.stateless_normal(shape, [1, 2], dtype=tf.float64)
   kernel = tf.random.stateless_normal(
       [size, size, shape[-1], channels_out], [3, 4], dtype=tf.float64)
@@ -64,7 +64,7 @@ def test_matches_tf_conv2d_and_its_gradients(shape, size, channels_out,
 @pytest.mark.parametrize('onednn, transposed', [(True, 0), (False, 1)])
 def test_a_few_outputs_kernel_runs_transposed_with_eigen_only(
     onednn, transposed, monkeypatch):
-  monkeypatch.setattr(convolutions, '_onednn', lambda: onednn)
+  monkeypatch.setattr(convolutions, 'onednn_kernels', lambda: onednn)
   fast = tf.function(lambda x, kernel, bias: conv2d(x, kernel, bias))
   graph = fast.get_concrete_function(
       tf.TensorSpec([None, 6, 6, 128]), tf.TensorSpec([3, 3, 128, 4]),

@@ -51,7 +51,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.util import _pywrap_util_port
 
-__all__ = ['conv2d']
+__all__ = ['conv2d', 'onednn_kernels']
 
 # Entries of the largest few-outputs kernel that runs as a transposed
 # convolution with Eigen's kernels (measured on a 2-core AMD EPYC, one thread;
@@ -82,7 +82,8 @@ def conv2d(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor,
     return _pixelwise(x, kernel, bias, activation)
   if kernel_height == kernel_width and kernel_height % 2:
     if channels_out < channels_in:
-      if _onednn() or kernel.shape.num_elements() > TRANSPOSED_MAX_KERNEL:
+      if (onednn_kernels()
+          or kernel.shape.num_elements() > TRANSPOSED_MAX_KERNEL):
         y = _few_outputs_conv2d(x, kernel)
       else:
         y = _transposed_conv2d(x, kernel)
@@ -93,8 +94,12 @@ def conv2d(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor,
   return activation(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, 'SAME'), bias))
 
 
-def _onednn() -> bool:
-  """Whether TF runs oneDNN's CPU kernels (else Eigen's)."""
+def onednn_kernels() -> bool:
+  """Whether TF runs oneDNN's CPU kernels (else Eigen's): the routes follow.
+
+  TF turns oneDNN on where the CPU has AVX512-VNNI or newer, unless
+  TF_ENABLE_ONEDNN_OPTS=0.
+  """
   return _pywrap_util_port.IsMklEnabled()
 
 
@@ -140,7 +145,7 @@ def _patches(x: tf.Tensor, size: int) -> tf.Tensor:
   zero off the image; with oneDNN's kernels the channels are ordered
   (c, a, b) instead (`_by_patch` orders a kernel alike).
   """
-  if _onednn():
+  if onednn_kernels():
     return tf.nn.depthwise_conv2d(
         x, _one_hot_taps(size, x.shape[-1], size * size, x.dtype),
         [1, 1, 1, 1], 'SAME')
@@ -149,7 +154,7 @@ def _patches(x: tf.Tensor, size: int) -> tf.Tensor:
 
 def _by_patch(kernel: tf.Tensor) -> tf.Tensor:
   """[k, k, C, O] kernel as [k*k*C, O], rows in the order of `_patches`."""
-  if _onednn():
+  if onednn_kernels():
     kernel = tf.transpose(kernel, [2, 0, 1, 3])
   return tf.reshape(kernel, [-1, kernel.shape[-1]])
 
