@@ -56,7 +56,8 @@ def main():
 
     def bits(mark):
       each = [bits_at_step(r['curve'], mark) for r in runs]
-      spread = f' ({", ".join(f"{b:.3f}" for b in each)})' if len(runs) > 1 else ''
+      spread = (f' ({", ".join(f"{b:.3f}" for b in each)})'
+                if len(runs) > 1 else '')
       return f'{np.mean(each):.3f}{spread}'
 
     print(f'| {learning_rate:g} | {warmup} | {clip or "none"} | ' +
