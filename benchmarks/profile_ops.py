@@ -1,10 +1,13 @@
 """Where a step's time goes: op types by time and count, from a TF profile.
 
-Builds one model of throughput.py's comparison (same arguments), runs
-`--repeats` steps under the TensorFlow profiler and prints, per op type, the
-number of ops per step and their summed duration per step. Durations are
-summed over threads, so ops that ran side by side add up to more than the
-step's wall time.
+Builds one model of throughput.py's comparison (same arguments), times
+`--repeats` steps, and prints per step what the process spent besides the
+wall time: user and system CPU, context switches (a thread going to sleep
+for want of work, or preempted) and page faults (memory that the allocator
+took from the kernel anew). Then it runs the steps again under the
+TensorFlow profiler and prints, per op type, the number of ops per step and
+their summed duration per step. Durations are summed over threads, so ops
+that ran side by side add up to more than the step's wall time.
 
   python benchmarks/profile_ops.py --model tfp_glow --step train
   python benchmarks/profile_ops.py --model tfp --step log_prob --top 10
@@ -12,6 +15,7 @@ step's wall time.
 
 import collections
 import pathlib
+import resource
 import tempfile
 import time
 
@@ -41,6 +45,16 @@ def op_times(trace_dir: str) -> tuple[collections.Counter, collections.Counter]:
   return times, counts
 
 
+def per_step_usage(before, after, steps: int) -> str:
+  """CPU time, context switches and page faults per step, from getrusage."""
+  def per_step(field):
+    return (getattr(after, field) - getattr(before, field)) / steps
+  return (f'per step: user CPU {per_step("ru_utime") * 1000:.1f} ms, system '
+          f'CPU {per_step("ru_stime") * 1000:.1f} ms, context switches '
+          f'{per_step("ru_nvcsw"):.0f} voluntary + {per_step("ru_nivcsw"):.0f} '
+          f'involuntary, page faults {per_step("ru_minflt"):.0f}')
+
+
 def main():
   parser = config_parser(__doc__.splitlines()[0])
   parser.add_argument('--model', choices=KINDS, default='tfp_glow')
@@ -51,10 +65,12 @@ def main():
   run = Runner(args.model, args, random_batch(args)).step(args.step)
   for _ in range(3):   # traced and warm
     run().numpy()
-  start = time.perf_counter()
+  usage, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
   for _ in range(args.repeats):
     run().numpy()
   wall_ms = (time.perf_counter() - start) / args.repeats * 1000
+  print(per_step_usage(usage, resource.getrusage(resource.RUSAGE_SELF),
+                       args.repeats))
   with tempfile.TemporaryDirectory() as trace_dir:
     tf.profiler.experimental.start(trace_dir)
     for _ in range(args.repeats):
