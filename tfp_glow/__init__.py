@@ -1,7 +1,6 @@
 """tfp_glow: Glow and RealNVP normalizing flows as TensorFlow Probability bijectors."""
 
-from tfp_glow import data
-from tfp_glow import presets
+from tfp_glow import data, flows, optimizers, presets, registry
 from tfp_glow.bijectors import (
     ActNorm,
     BatchNorm,
@@ -26,9 +25,10 @@ from tfp_glow.dequantization import (
     uniform_dequantize,
 )
 from tfp_glow.export import export_saved_model
-from tfp_glow.models import Glow, RealNVP, SimpleFlow, flow_distribution
+from tfp_glow.flows import Glow, RealNVP, SimpleFlow, flow_distribution
 from tfp_glow.nets import GatedConvNet, GlowNet, ResNet
-from tfp_glow.training import FlowModel, LinearWarmup
+from tfp_glow.optimizers import LinearWarmup
+from tfp_glow.training import FlowModel
 
 __all__ = [
     'ActNorm',
@@ -57,10 +57,13 @@ __all__ = [
     'data_dependent_init',
     'export_saved_model',
     'flow_distribution',
+    'flows',
     'glow_log_scale',
     'log_likelihood_bound',
     'logit_preprocessing',
+    'optimizers',
     'presets',
+    'registry',
     'tanh_log_scale',
     'uniform_dequantize',
 ]

@@ -4,7 +4,7 @@ import math
 
 import tensorflow as tf
 
-from tfp_glow.models import MultiScaleFlow, flow_distribution
+from tfp_glow.flows import MultiScaleFlow, flow_distribution
 
 __all__ = ['class_log_likelihoods', 'classify']
 

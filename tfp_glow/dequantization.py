@@ -8,6 +8,7 @@ import tensorflow_probability as tfp
 
 from tfp_glow import nets
 from tfp_glow.bijectors.coupling import Coupling, TanhLogScale
+from tfp_glow.precision import network_dtype
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 
@@ -134,7 +135,7 @@ class VariationalDequantizer(tf.Module):
     self.couplings = [
         Coupling(channels, mask='checkerboard', parity=i % 2,
                  network=nets.GatedConvNet(2 * channels, hidden_channels,
-                                           dtype=nets.network_dtype(dtype)),
+                                           dtype=network_dtype(dtype)),
                  log_scale_fn=TanhLogScale(channels, dtype), dtype=dtype,
                  name=f'dequantizer_coupling_{i}')
         for i in range(num_couplings)

@@ -6,7 +6,7 @@ import re
 import tensorflow as tf
 
 from tfp_glow.dequantization import bin_centres, bits_per_dim
-from tfp_glow.models import MultiScaleFlow, flow_distribution
+from tfp_glow.flows import MultiScaleFlow, flow_distribution
 from tfp_glow.samples import to_pixels
 
 __all__ = ['SIGNATURES', 'export_saved_model', 'serving_signatures']

@@ -13,8 +13,8 @@ preset's value.
 
 import dataclasses
 
-from tfp_glow import training
-from tfp_glow.models import Glow
+from tfp_glow import optimizers
+from tfp_glow.flows import Glow
 
 __all__ = ['PRESETS', 'Preset']
 
@@ -44,8 +44,8 @@ class Preset:
   steps_per_level: int
   hidden_channels: int
   batch_size: int = 64
-  learning_rate: float = training.DEFAULT_LEARNING_RATE
-  warmup_steps: int = training.DEFAULT_WARMUP_STEPS
+  learning_rate: float = optimizers.DEFAULT_LEARNING_RATE
+  warmup_steps: int = optimizers.DEFAULT_WARMUP_STEPS
   target_bits_per_dim: float | None = None
 
   # The command line's `train` flags (argparse names) that a preset sets.

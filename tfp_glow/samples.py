@@ -6,7 +6,7 @@ import os
 import tensorflow as tf
 import tf_keras
 
-from tfp_glow.models import MultiScaleFlow, flow_distribution
+from tfp_glow.flows import MultiScaleFlow, flow_distribution
 
 __all__ = ['SampleGrid', 'class_rows', 'image_grid', 'sample_pixels',
            'to_pixels', 'write_png']

@@ -16,18 +16,10 @@ from tfp_glow.dequantization import (
     check_num_bins,
     dequantize,
 )
-from tfp_glow.models import MultiScaleFlow, flow_distribution
+from tfp_glow.flows import MultiScaleFlow, flow_distribution
+from tfp_glow.replicas import all_finite, all_reduce_sum, on_every_replica_if
 
-__all__ = ['DEFAULT_CLASSIFICATION_WEIGHT', 'DEFAULT_CLIP_NORM',
-           'DEFAULT_LEARNING_RATE', 'DEFAULT_WARMUP_STEPS', 'FlowModel',
-           'LinearWarmup', 'adam']
-
-# The command line's defaults, from a sweep on real MNIST digits over three
-# seeds (BENCHMARKS.md, "Optimizer defaults"): without a warmup Glow learned
-# more at every step count measured.
-DEFAULT_LEARNING_RATE = 1e-3
-DEFAULT_WARMUP_STEPS = 0
-DEFAULT_CLIP_NORM = 50.
+__all__ = ['DEFAULT_CLASSIFICATION_WEIGHT', 'FlowModel']
 # Of the classification loss of class-conditional flows, measured on real
 # MNIST digits (BENCHMARKS.md, "Class-conditional Glow").
 DEFAULT_CLASSIFICATION_WEIGHT = 1.
@@ -76,13 +68,14 @@ class FlowModel(tf_keras.Model):
     `call`, sampling, export).
 
   Clip gradients with the optimizer's `global_clipnorm`; warm the learning
-  rate up with `LinearWarmup`.
+  rate up with `tfp_glow.optimizers.LinearWarmup` (the recipe:
+  `tfp_glow.optimizers.adam`).
 
   #### Examples
 
   ```python
   model = tfp_glow.FlowModel(tfp_glow.Glow((28, 28, 1), num_levels=2))
-  model.compile(tf_keras.optimizers.Adam(LinearWarmup(1e-3, 500)))
+  model.compile(tfp_glow.optimizers.adam(warmup_steps=500))
   model.fit(uint8_images_dataset, epochs=10, validation_data=test_dataset)
   ```
   """
@@ -212,7 +205,7 @@ class FlowModel(tf_keras.Model):
 
   def _train_step(self, data):
     images, labels, _ = tf_keras.utils.unpack_x_y_sample_weight(data)
-    _on_every_replica_if(self._needs_init(), self._initialize, images,
+    on_every_replica_if(self._needs_init(), self._initialize, images,
                          *([] if labels is None else [labels]))
     # mixed_float16: Keras's compile wraps the optimizer in a loss scaler.
     scaler = (self.optimizer if isinstance(
@@ -232,13 +225,13 @@ class FlowModel(tf_keras.Model):
     gradients = tape.gradient(scaled_loss, variables)
     if scaler:
       gradients = scaler.get_unscaled_gradients(gradients)
-    gradients = _all_reduce_sum(gradients)
-    finite = _all_finite([loss, *gradients])
+    gradients = all_reduce_sum(gradients)
+    finite = all_finite([loss, *gradients])
     if scaler:  # It skips non-finite steps itself and lowers its scale.
       scaler.apply_gradients(zip(gradients, variables),
                              skip_gradients_aggregation=True)
     else:
-      _on_every_replica_if(
+      on_every_replica_if(
           finite, lambda *grads: self.optimizer.apply_gradients(
               zip(grads, variables), skip_gradients_aggregation=True),
           *gradients)
@@ -278,37 +271,6 @@ class FlowModel(tf_keras.Model):
       self.log_likelihood(tf.identity(images), labels)
 
 
-class LinearWarmup(tf_keras.optimizers.schedules.LearningRateSchedule):
-  """Glow's learning-rate warmup: lr(step) = lr * min(1, (step + 1) / steps)."""
-
-  def __init__(self, learning_rate: float, warmup_steps: int):
-    if warmup_steps < 1:
-      raise ValueError(f'warmup_steps must be >= 1, got {warmup_steps}.')
-    self.learning_rate = learning_rate
-    self.warmup_steps = warmup_steps
-
-  def __call__(self, step):
-    fraction = (tf.cast(step, tf.float32) + 1.) / self.warmup_steps
-    return self.learning_rate * tf.minimum(1., fraction)
-
-  def get_config(self) -> dict:
-    return {'learning_rate': self.learning_rate,
-            'warmup_steps': self.warmup_steps}
-
-
-def adam(learning_rate: float = DEFAULT_LEARNING_RATE,
-         warmup_steps: int = DEFAULT_WARMUP_STEPS,
-         clip_norm: float | None = DEFAULT_CLIP_NORM
-         ) -> tf_keras.optimizers.Adam:
-  """Adam with a linear warmup (none for 0 steps) and global-norm clipping.
-
-  The defaults are the command line's, measured on real MNIST digits.
-  """
-  if warmup_steps:
-    learning_rate = LinearWarmup(learning_rate, warmup_steps)
-  return tf_keras.optimizers.Adam(learning_rate, global_clipnorm=clip_norm)
-
-
 def _size(flow: MultiScaleFlow) -> int:
   """D = H * W * C of the flow's images."""
   return int(np.prod(flow.image_shape))
@@ -328,36 +290,3 @@ def _unit_images(images: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
        '[0, 255] by 1/256. Got values in', tf.reduce_min(images),
        tf.reduce_max(images)])]):
     return tf.identity(images)
-
-
-def _all_reduce_sum(tensors: list) -> list:
-  """Sums `tensors` over the replicas (identity without a strategy)."""
-  context = tf.distribute.get_replica_context()
-  return context.all_reduce(tf.distribute.ReduceOp.SUM, tensors)
-
-
-def _all_finite(tensors: list) -> tf.Tensor:
-  """True iff every element of every tensor is finite on every replica."""
-  finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(t))
-                          for t in tensors])
-  context = tf.distribute.get_replica_context()
-  not_finite = tf.cast(tf.logical_not(finite), tf.float32)
-  return context.all_reduce(tf.distribute.ReduceOp.SUM, not_finite) == 0.
-
-
-def _on_every_replica_if(condition: tf.Tensor, fn, *args) -> None:
-  """Runs `fn(*args)` on every replica iff `condition` (alike on all) holds.
-
-  A branch that synchronises replicas (an all-reduce, `apply_gradients`)
-  can not sit in a `tf.cond` in the replica context, so the condition is
-  taken in the cross-replica context, as Keras's LossScaleOptimizer does.
-  """
-  def cross_replica(strategy, condition, *args):
-    def run():
-      strategy.extended.call_for_each_replica(fn, args)
-
-    condition = tf.reduce_all(strategy.experimental_local_results(condition))
-    tf.cond(condition, run, lambda: None)
-
-  tf.distribute.get_replica_context().merge_call(
-      cross_replica, args=(condition, *args))

@@ -11,6 +11,7 @@ from tfp_glow.bijectors.coupling import (
     Coupling,
     TanhLogScale,
     glow_log_scale,
+    network_outputs,
     tanh_log_scale,
 )
 from tfp_glow.bijectors.invertible_conv import Invertible1x1Conv
@@ -31,5 +32,6 @@ __all__ = [
     'data_dependent_init',
     'glow_log_scale',
     'logit_preprocessing',
+    'network_outputs',
     'tanh_log_scale',
 ]

@@ -6,12 +6,17 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from tensorflow_probability.python.internal import cache_util
 
-from tfp_glow import nets
 from tfp_glow.bijectors.images import check_image
 from tfp_glow.bijectors.masks import ChannelMask, CheckerboardMask
 
-__all__ = ['Coupling', 'LOG_SCALES', 'TanhLogScale', 'glow_log_scale',
-           'tanh_log_scale']
+__all__ = [
+  'LOG_SCALES',
+  'Coupling',
+  'TanhLogScale',
+  'glow_log_scale',
+  'network_outputs',
+  'tanh_log_scale',
+]
 
 _MASKS = {'channel': ChannelMask, 'checkerboard': CheckerboardMask}
 
@@ -76,6 +81,19 @@ def _additive(params: tf.Tensor, restrict, log_scale_fn) -> tfp.bijectors.Biject
   return tfp.bijectors.Invert(tfp.bijectors.Shift(restrict(params)))
 
 
+def network_outputs(num_channels: int, mask: str = 'channel',
+                    additive: bool = False) -> int:
+  """Channels a coupling's network must return: k * C_b.
+
+  C_b active channels (half of them for the channel mask, all of them for
+  the checkerboard), k = 2 for affine (shift, pre-scale), 1 for additive.
+  """
+  if mask not in _MASKS:
+    raise ValueError(f'mask must be one of {sorted(_MASKS)}, got {mask!r}.')
+  active = _MASKS[mask](num_channels, 0).active_channels
+  return active * (1 if additive else 2)
+
+
 class Coupling(tfp.bijectors.Bijector):
   """Affine or additive coupling [1, 2].
 
@@ -101,7 +119,7 @@ class Coupling(tfp.bijectors.Bijector):
   other direction's amplification of rounding errors), and its slope at
   h = 0 is 1; openai/glow's `glow_log_scale`, sigmoid(h + 2) / sigmoid(2),
   bounds s to (0, 1.135) with slope 0.12 (BENCHMARKS.md, "Cause 3"). Both
-  are 0 at h = 0: with the default network's zero-initialised last layer a
+  are 0 at h = 0: with a network whose last layer is zero-initialised a
   new coupling is the identity.
 
   Masks: `'channel'` is Glow's channel split (= RealNVP's channel-wise mask)
@@ -117,8 +135,11 @@ class Coupling(tfp.bijectors.Bijector):
   #### Examples
 
   ```python
-  coupling = tfp_glow.Coupling(4)                       # Glow's default
-  realnvp = tfp_glow.Coupling(4, mask='checkerboard', parity=1)
+  # Glow's: channel mask, affine, GlowNet(2 * 2 outputs, width 512).
+  coupling = tfp_glow.Coupling(4, tfp_glow.GlowNet(4, 512))
+  outputs = tfp_glow.bijectors.network_outputs(4, mask='checkerboard')  # 8
+  realnvp = tfp_glow.Coupling(4, tfp_glow.ResNet(outputs),
+                              mask='checkerboard', parity=1)
   ```
 
   #### References
@@ -136,12 +157,11 @@ class Coupling(tfp.bijectors.Bijector):
 
   def __init__(self,
                num_channels: int,
+               network: Callable[[tf.Tensor], tf.Tensor],
                mask: str = 'channel',
                parity: int = 0,
                additive: bool = False,
                log_scale_fn: Callable[[tf.Tensor], tf.Tensor] = tanh_log_scale,
-               network: Callable[[tf.Tensor], tf.Tensor] | None = None,
-               hidden_channels: int = 512,
                validate_args: bool = False,
                dtype: tf.DType = tf.float32,
                name: str = 'coupling'):
@@ -149,6 +169,10 @@ class Coupling(tfp.bijectors.Bijector):
 
     Args:
       num_channels: Python `int`, the C of the [H, W, C] events.
+      network: a `tf_keras` layer or callable mapping the conditioning part
+        [N, H, W, C_a] to [N, H, W, k * C_b] (k = 2 for affine: shift then
+        pre-scale h; k = 1 for additive: shift), `network_outputs(...)`
+        channels: a `tfp_glow.GlowNet`, `ResNet` or `GatedConvNet`, say.
       mask: `'channel'` or `'checkerboard'`.
         Default value: `'channel'`.
       parity: 0 or 1, which half of the mask conditions.
@@ -160,12 +184,6 @@ class Coupling(tfp.bijectors.Bijector):
         UvA flows; `glow_log_scale` for openai/glow's; `tf.identity` leaves
         it unbounded (Glow's split prior).
         Default value: `tanh_log_scale`, log s = tanh(h).
-      network: a `tf_keras` layer or callable mapping the conditioning part
-        [N, H, W, C_a] to [N, H, W, k * C_b] (k = 2 for affine: shift then
-        pre-scale h; k = 1 for additive: shift). `None` builds a `GlowNet`.
-        Default value: `None`.
-      hidden_channels: Python `int`, width of the default `GlowNet`.
-        Default value: 512.
       validate_args: Python `bool`, passed to the base class.
         Default value: `False`.
       dtype: floating `tf.DType` of the parameters and inputs.
@@ -187,10 +205,7 @@ class Coupling(tfp.bijectors.Bijector):
       self._mask = _MASKS[mask](num_channels, parity)
       self._elementwise = _additive if additive else _affine
       self._log_scale_fn = log_scale_fn  # A tf.Module's variables are tracked.
-      self._num_params = self._mask.active_channels * (1 if additive else 2)
-      if network is None:
-        network = nets.GlowNet(
-            self._num_params, hidden_channels, dtype=nets.network_dtype(dtype))
+      self._num_params = network_outputs(num_channels, mask, additive)
       self._network = network
       super().__init__(
           forward_min_event_ndims=3,

@@ -11,8 +11,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras
 
-from tfp_glow import nets
 from tfp_glow.bijectors.coupling import Coupling
+from tfp_glow.precision import network_dtype
 
 tfb = tfp.bijectors
 
@@ -31,8 +31,8 @@ def split_prior(num_channels: int, dtype: tf.DType = tf.float32) -> Coupling:
   """
   network = tf_keras.layers.Conv2D(
       num_channels, 3, padding='same', kernel_initializer='zeros',
-      dtype=nets.network_dtype(dtype), name='split_prior_net')
-  return Coupling(num_channels, parity=1, network=network,
+      dtype=network_dtype(dtype), name='split_prior_net')
+  return Coupling(num_channels, network, parity=1,
                   log_scale_fn=tf.identity, dtype=dtype, name='split_prior')
 
 
