@@ -1,4 +1,4 @@
-"""Test set-up: two logical CPUs, fixed seeds, the 8x8 digits."""
+"""Test set-up: two logical CPUs, fixed seeds, the 8x8 digits (also as .npz)."""
 
 import numpy as np
 import pytest
@@ -35,3 +35,13 @@ def digits() -> tf.Tensor:
   """scikit-learn's 1,797 8x8 digits as 8-bit pixels [N, 8, 8, 1]."""
   images = load_digits().images[..., None]
   return tf.constant(np.round(images * 255 / 16), tf.int32)
+
+
+@pytest.fixture(scope='session')
+def digits_npz(tmp_path_factory, digits) -> str:
+  """The 8x8 digits as an offline .npz (`train --data`): 1,500 training and
+  297 test images [N, 8, 8] as mnist.npz holds them, no labels."""
+  pixels = digits.numpy()[..., 0].astype(np.uint8)
+  path = tmp_path_factory.mktemp('data') / 'digits.npz'
+  np.savez(path, x_train=pixels[:1500], x_test=pixels[1500:])
+  return str(path)

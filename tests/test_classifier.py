@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import tfp_glow
-from tfp_glow import training
+from tfp_glow import optimizers
 
 
 def conditional_glow(**options):
@@ -87,7 +87,7 @@ def test_bayes_classifier_learns_real_digits():
   flow = tfp_glow.Glow((28, 28, 1), num_levels=2, num_steps_per_level=1,
                        hidden_channels=16, num_classes=10, seed=0)
   model = tfp_glow.FlowModel(flow)
-  model.compile(training.adam())
+  model.compile(optimizers.adam())
   model.fit(tf.data.Dataset.from_tensor_slices((train_x, train_y))
             .shuffle(4500, seed=0).repeat().batch(64),
             epochs=1, steps_per_epoch=60, verbose=0)

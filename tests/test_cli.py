@@ -1,6 +1,5 @@
 """python -m tfp_glow: train, evaluate, sample; resume after a kill; bad input."""
 
-import csv
 import json
 import os
 import re
@@ -16,7 +15,7 @@ import tensorflow as tf
 from sklearn.datasets import load_digits
 
 import tfp_glow
-from tfp_glow import cli
+from tfp_glow import cli, runs
 
 # Its module fixtures train or export models: one xdist worker runs the file
 # (setup.cfg's --dist loadgroup), so they are built once.
@@ -24,14 +23,6 @@ pytestmark = pytest.mark.xdist_group('test_cli')
 
 SMALL_GLOW = ['--levels', '2', '--steps-per-level', '2', '--hidden-channels',
               '16']
-
-
-@pytest.fixture(scope='module')
-def digits_npz(tmp_path_factory, digits):
-  pixels = digits.numpy()[..., 0].astype(np.uint8)
-  path = tmp_path_factory.mktemp('data') / 'digits.npz'
-  np.savez(path, x_train=pixels[:1500], x_test=pixels[1500:])
-  return str(path)
 
 
 @pytest.fixture(scope='module')
@@ -58,17 +49,12 @@ def trained_run(tmp_path_factory, digits_npz):
   return out
 
 
-def history(out):
-  with open(os.path.join(out, 'history.csv')) as file:
-    return list(csv.DictReader(file))
-
-
 def read_png(path):
   return tf.io.decode_png(tf.io.read_file(path)).numpy()
 
 
 def test_train_writes_the_run(trained_run):
-  rows = history(trained_run)
+  rows = runs.history(trained_run)
   assert [row['epoch'] for row in rows] == ['0', '1']
   assert float(rows[1]['bits_per_dim']) < float(rows[0]['bits_per_dim'])
   names = set(os.listdir(trained_run))
@@ -87,7 +73,7 @@ def test_evaluate_prints_test_bits_per_dim(trained_run, capsys):
   assert cli.main(['evaluate', '--out', trained_run]) == 0
   printed = capsys.readouterr().out.strip().splitlines()[-1]
   assert printed.startswith('test bits/dim: ')
-  best = min(float(row['val_bits_per_dim']) for row in history(trained_run))
+  best = min(float(row['val_bits_per_dim']) for row in runs.history(trained_run))
   # Fresh dequantization noise: within 0.02 of the best validation epoch.
   assert abs(float(printed.split()[-1]) - best) < 0.02
 
@@ -151,11 +137,11 @@ def test_overwrite_replaces_only_with_consent(trained_run, digits_npz,
   error = capsys.readouterr().err
   assert 'holds a run of another model or data (realnvp' in error
   assert 'pass --overwrite' in error
-  assert history(out)[0]['epoch'] == '0'
+  assert runs.history(out)[0]['epoch'] == '0'
   assert cli.main([*glow, '--overwrite']) == 0
   with open(os.path.join(out, 'config.json')) as file:
     assert '"model": "glow"' in file.read()
-  assert len(history(out)) == 1
+  assert len(runs.history(out)) == 1
 
 
 @pytest.mark.parametrize('args, run, message', [
@@ -222,12 +208,12 @@ def test_a_run_keeps_the_coupling_scale_it_was_trained_with(trained_run):
   """New runs record tanh; a config.json without the key (a run trained
   before the tanh default) builds openai/glow's sigmoid, which its
   checkpoint was trained with."""
-  config = cli._read_config(trained_run)['flow']
+  config = runs.read_config(trained_run)['flow']
   assert config['coupling_log_scale'] == 'tanh'
-  assert coupling_log_scales(cli._build_model(config)) == {
+  assert coupling_log_scales(runs.build_model(config)) == {
       tfp_glow.tanh_log_scale}
   del config['coupling_log_scale']
-  assert coupling_log_scales(cli._build_model(config)) == {
+  assert coupling_log_scales(runs.build_model(config)) == {
       tfp_glow.glow_log_scale}
 
 
@@ -241,12 +227,12 @@ def test_killed_run_resumes_where_it_stopped(digits_npz, tmp_path):
                              env=environment)
     history_file = os.path.join(out, 'history.csv')
     while first.poll() is None and not (
-        os.path.exists(history_file) and len(history(out)) >= 1):
+        os.path.exists(history_file) and len(runs.history(out)) >= 1):
       time.sleep(0.05)
     first.send_signal(signal.SIGKILL)
     first.wait()
   assert first.returncode == -signal.SIGKILL, (tmp_path / 'first.log').read_text()
-  done = len(history(out))
+  done = len(runs.history(out))
   assert done < 3
   first_grid = read_png(os.path.join(out, 'samples', 'epoch_001.png'))
 
@@ -255,7 +241,7 @@ def test_killed_run_resumes_where_it_stopped(digits_npz, tmp_path):
   assert second.returncode == 0, second.stderr
   assert 'Epoch 1/3' not in second.stdout
   assert f'Epoch {done + 1}/3' in second.stdout
-  rows = history(out)
+  rows = runs.history(out)
   assert [row['epoch'] for row in rows] == ['0', '1', '2']
   # Weights came back too: the resumed epoch trains on from the first run's.
   # (Measured: 7.75 in epoch 1, 7.26 in the resumed epoch 2.)
@@ -329,7 +315,7 @@ def test_the_main_job_trains_offline_on_real_mnist_digits(tmp_path, capsys):
              '--batch-size', '500', '--levels', '1', '--steps-per-level', '1',
              '--hidden-channels', '4']
   assert cli.main([*command, '--epochs', '1']) == 0
-  (row,) = history(out)
+  (row,) = runs.history(out)
   assert np.isfinite(float(row['val_bits_per_dim']))
   with open(os.path.join(out, 'config.json')) as file:
     assert '"dataset": "mnist_5k"' in file.read()
@@ -346,10 +332,10 @@ def test_the_main_job_trains_offline_on_real_mnist_digits(tmp_path, capsys):
 
   assert cli.main([*command, '--epochs', '2']) == 0
   assert 'Epoch 2/2' in capsys.readouterr().out
-  rows = history(out)
+  rows = runs.history(out)
   assert [row['epoch'] for row in rows] == ['0', '1']
   # Epoch 2 trained on from epoch 1's weights and optimizer: 9 + 9 steps.
-  backup = tf.train.latest_checkpoint(os.path.join(out, cli.BACKUP))
+  backup = tf.train.latest_checkpoint(os.path.join(out, runs.BACKUP))
   assert tf.train.load_variable(
       backup, 'model/optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE') == 18
 
@@ -359,4 +345,4 @@ def test_the_main_job_trains_offline_on_real_mnist_digits(tmp_path, capsys):
       f'tfp_glow train: error: {out} holds 2 epochs in history.csv but no '
       'backup to continue from; pass --overwrite to train from scratch or '
       'choose another --out.')
-  assert len(history(out)) == 2
+  assert len(runs.history(out)) == 2

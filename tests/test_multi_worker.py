@@ -1,6 +1,5 @@
 """`train --strategy multi_worker` in two worker processes on localhost."""
 
-import csv
 import os
 import pathlib
 import subprocess
@@ -9,7 +8,7 @@ import sys
 import numpy as np
 
 from tests import train_worker
-from tfp_glow import cli
+from tfp_glow import cli, runs
 from tfp_glow.local_cluster import worker_environments
 
 ROOT = pathlib.Path(__file__).parents[1]
@@ -31,11 +30,6 @@ def start_workers(tmp_path, train_arguments) -> list[subprocess.Popen]:
            str(tmp_path / f'state_{index}.npz'), *train_arguments],
           cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT))
   return workers
-
-
-def history(out):
-  with open(os.path.join(out, 'history.csv')) as file:
-    return list(csv.DictReader(file))
 
 
 def test_two_workers_train_like_one_process_with_two_replicas(
@@ -84,11 +78,11 @@ def test_two_workers_train_like_one_process_with_two_replicas(
 
   # Only the chief wrote: one row, one sample grid, no worker's temporary
   # copies; the metrics are those of one process (not summed over workers).
-  assert set(os.listdir(out)) == set(cli.RUN_FILES)
+  assert set(os.listdir(out)) == set(runs.RUN_FILES)
   assert not [root for root, _, _ in os.walk(out) if 'workertemp' in root]
   assert os.listdir(os.path.join(out, 'samples')) == ['epoch_001.png']
-  (row,) = history(out)
-  (reference_row,) = history(reference_out)
+  (row,) = runs.history(out)
+  (reference_row,) = runs.history(reference_out)
   for key in ('bits_per_dim', 'val_bits_per_dim'):
     np.testing.assert_allclose(float(row[key]), float(reference_row[key]),
                                rtol=1e-6, err_msg=key)

@@ -13,7 +13,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 import tfp_glow
-from tfp_glow import cli, presets
+from tfp_glow import cli, presets, runs
 
 # Its module fixtures train or export models: one xdist worker runs the file
 # (setup.cfg's --dist loadgroup), so they are built once.
@@ -81,7 +81,7 @@ def test_the_small_recipe_trains_on_mock_cifar10(cifar10_run):
 
 
 def test_a_32x32x3_export_round_trip(cifar10_run, tmp_path):
-  model = cli._restore_model(cifar10_run, cli._read_config(cifar10_run))
+  model = runs.restore_model(cifar10_run, runs.read_config(cifar10_run))
   loaded = tf.saved_model.load(
       tfp_glow.export_saved_model(model, str(tmp_path / 'glow')))
   pixels = np.random.default_rng(0).integers(0, 256, [4, 32, 32, 3], np.uint8)

@@ -4,7 +4,7 @@ Mostly-black 28x28 digits expose what 8x8 images hide: a coupling whose
 scale can expand without bound in the direction `log_prob` runs diverges
 within tens of steps. Each model of the registry trains for `STEPS` steps on
 the 4,500 training digits of `tfp_glow.data.mnist_5k` with the command
-line's optimizer (`tfp_glow.training.adam()`): through a plain TFP loop over
+line's optimizer (`tfp_glow.optimizers.adam()`): through a plain TFP loop over
 `dist.log_prob` at the default learning rate, as a TFP user trains out of the
 box, and through `FlowModel.fit` at 3x the default (with a variational
 dequantizer on Glow too), the margin: every loss stays finite, no
@@ -24,13 +24,13 @@ import tensorflow as tf
 
 import tfp_glow
 from tests import registry
-from tfp_glow import training
+from tfp_glow import optimizers
 
 STEPS = 150
 STEPS_PER_EPOCH = 15   # fit's loss is a mean per epoch: 10 means in all
 BATCH_SIZE = 32
 MIN_LEARNED = 0.4   # bits/dim
-HARD_LEARNING_RATE = 3 * training.DEFAULT_LEARNING_RATE
+HARD_LEARNING_RATE = 3 * optimizers.DEFAULT_LEARNING_RATE
 
 
 @pytest.fixture(scope='module')
@@ -53,7 +53,7 @@ def assert_stable(losses):
 
 def fit(model, batches):
   """`STEPS` steps of `model.fit` at 3x the default rate; checks them."""
-  model.compile(training.adam(HARD_LEARNING_RATE))
+  model.compile(optimizers.adam(HARD_LEARNING_RATE))
   history = model.fit(batches, epochs=STEPS // STEPS_PER_EPOCH,
                       steps_per_epoch=STEPS_PER_EPOCH, verbose=0).history
   assert history['nonfinite_steps'] == [0.] * len(history['loss'])
@@ -96,7 +96,7 @@ def test_tfp_loop_is_stable(name, mnist_batches):
 
   with tfp_glow.data_dependent_init():
     log_prob(*next(batches))
-  optimizer = training.adam()
+  optimizer = optimizers.adam()
   # Its slots before the trace: `tf.function` traces again a function whose
   # first trace created variables.
   optimizer.build(flow.trainable_variables)

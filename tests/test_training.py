@@ -140,7 +140,7 @@ def test_a_nonfinite_step_is_skipped_and_counted(replicas, mirrored_strategy):
   strategy = (mirrored_strategy if replicas == 2
               else tf.distribute.get_strategy())
   with strategy.scope():
-    model = tfp_glow.FlowModel(registry.build('real_nvp'))
+    model = tfp_glow.FlowModel(registry.build('realnvp'))
     model.compile(tf_keras.optimizers.Adam(1e-3))
   recorder = WeightsPerBatch()
   history = model.fit(tf.data.Dataset.from_tensor_slices(pixels), epochs=1,
@@ -248,7 +248,7 @@ def test_fit_traces_its_training_step_once():
   traces = []
   train_step = model.train_step
   model.train_step = lambda data: traces.append(1) or train_step(data)
-  fit(model, [continuous(1), continuous(2)], tfp_glow.training.adam())
+  fit(model, [continuous(1), continuous(2)], tfp_glow.optimizers.adam())
   assert len(traces) == 1
 
 
@@ -267,7 +267,7 @@ def test_fit_trains_batch_norms_and_everything_else_uses_moving_averages(
   BatchNorm, under two replicas too), moving averages in evaluate, log_prob
   and sampling."""
   with mirrored_strategy.scope():
-    model = tfp_glow.FlowModel(registry.build('real_nvp_batch_norm',
+    model = tfp_glow.FlowModel(registry.build('realnvp_batch_norm',
                                               num_scales=1))
     history = fit(model, [continuous(1), continuous(2), continuous(3)],
                   tf_keras.optimizers.Adam(1e-3))

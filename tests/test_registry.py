@@ -1,0 +1,75 @@
+"""The command line takes every model of `tfp_glow.registry` from its entry."""
+
+import pytest
+
+from tfp_glow import cli, registry, runs
+
+NARROW = {'hidden_channels': '4', 'steps_per_level': '1', 'blocks': '1'}
+
+
+def train_args(name: str, *extra: str):
+  return cli._parse_args(['train', '--model', name, '--data', 'digits.npz',
+                          '--out', 'run', *extra])
+
+
+@pytest.mark.parametrize('name', sorted(registry.MODELS))
+def test_every_model_builds_from_its_command_line_config(name):
+  """What `train --model NAME` records in config.json builds the entry's
+  flow with its variant's arguments, and restores from the same config."""
+  model = registry.MODELS[name]
+  narrow = [arg for flag, value in NARROW.items() if flag in model.flags
+            for arg in (f'--{flag.replace("_", "-")}', value)]
+  config = {'model': name, 'image_shape': [8, 8, 1], 'seed': 0,
+            **({'num_classes': 10} if model.conditional else {}),
+            **cli._sizes(train_args(name, *narrow))}
+  flow = runs.build_model(config).flow
+  assert type(flow) is model.flow
+  for argument, value in model.variant.items():
+    assert flow.parameters[argument] == value, argument
+  assert flow.parameters['hidden_channels'] == 4
+  assert (flow.num_classes == 10) == model.conditional
+
+
+@pytest.mark.parametrize('name, flag', [
+    (name, flag) for name, model in sorted(registry.MODELS.items())
+    for flag in cli.SIZE_FLAGS if flag not in model.flags])
+def test_a_size_flag_the_model_does_not_take_is_refused(name, flag, capsys):
+  dashed = f'--{flag.replace("_", "-")}'
+  value = 'tanh' if flag == 'coupling_log_scale' else '2'
+  assert cli.main(['train', '--model', name, '--data', 'digits.npz', '--out',
+                   'run', dashed, value]) == 2
+  assert capsys.readouterr().err.strip() == (
+      f'tfp_glow train: error: {dashed} does not apply to --model {name}.')
+
+
+def test_a_size_the_model_can_not_take_is_refused(capsys):
+  assert cli.main(['train', '--model', 'simple', '--data', 'digits.npz',
+                   '--out', 'run', '--levels', '3']) == 2
+  assert capsys.readouterr().err.strip() == (
+      'tfp_glow train: error: SimpleFlow has 1 or 2 levels, got 3.')
+
+
+def test_a_variant_fixes_its_arguments_over_the_defaults():
+  flow = registry.MODELS['glow_sigmoid'].small((8, 8, 1))
+  assert flow.parameters['coupling_log_scale'] == 'sigmoid'
+  assert 'coupling_log_scale' not in registry.MODELS['glow_sigmoid'].flags
+  assert registry.MODELS['glow'].arguments()['coupling_log_scale'] == 'tanh'
+
+
+def test_a_conditional_entry_needs_the_number_of_classes():
+  with pytest.raises(ValueError, match='class-conditional and needs '
+                     'num_classes'):
+    registry.MODELS['glow_conditional'].build((8, 8, 1))
+
+
+def test_the_simple_flow_trains_and_evaluates_from_the_command_line(
+    digits_npz, tmp_path, capsys):
+  """The one family no other command-line test trains."""
+  out = str(tmp_path / 'run')
+  assert cli.main(['train', '--model', 'simple', '--data', digits_npz,
+                   '--out', out, '--epochs', '1', '--hidden-channels',
+                   '4']) == 0
+  assert len(runs.history(out)) == 1
+  capsys.readouterr()
+  assert cli.main(['evaluate', '--out', out]) == 0
+  assert capsys.readouterr().out.startswith('test bits/dim: ')
