@@ -2,7 +2,7 @@
 
 Trains `Glow(num_classes=10)` with `FlowModel.fit` on the 4,500 labelled
 training digits of `tfp_glow.data.mnist_5k` (uniform dequantization, the
-command line's optimizer `tfp_glow.training.adam()`, batches of 64) for
+command line's optimizer `tfp_glow.optimizers.adam()`, batches of 64) for
 `--seconds` of wall-clock time (evaluations included), with the
 classification loss weighted by `--classification-weight` (FlowModel's
 default when not given), then scores the 500 test digits
@@ -25,7 +25,7 @@ import tensorflow as tf
 import tf_keras
 
 import tfp_glow
-from tfp_glow import training
+from tfp_glow import optimizers, training
 
 
 class Report(tf_keras.callbacks.Callback):
@@ -65,7 +65,7 @@ def main():
                        hidden_channels=args.width, num_classes=10, seed=0)
   model = tfp_glow.FlowModel(
       flow, classification_weight=args.classification_weight)
-  model.compile(training.adam())
+  model.compile(optimizers.adam())
   test_images = (tf.cast(test_x, tf.float32) + 0.5) / 256.
 
   def score():

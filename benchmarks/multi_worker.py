@@ -69,7 +69,7 @@ def measure(args) -> None:
   with strategy.scope():
     model = tfp_glow.FlowModel(tfp_glow.Glow(
         (28, 28, 1), num_levels=2, num_steps_per_level=8, hidden_channels=128))
-    model.compile(tfp_glow.training.adam())
+    model.compile(tfp_glow.optimizers.adam())
   model.fit(images, steps_per_epoch=2, epochs=1, verbose=0)   # traces
   start = time.perf_counter()
   model.fit(images, steps_per_epoch=args.steps, epochs=1, verbose=0)

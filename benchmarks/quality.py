@@ -2,7 +2,7 @@
 
 Every model trains with the same loop on the 4,500 training digits of
 `tfp_glow.data.mnist_5k` (real 28x28 MNIST, offline): -mean(log_prob) of
-uniformly dequantized batches of 64, `tfp_glow.training.adam()` (the command
+uniformly dequantized batches of 64, `tfp_glow.optimizers.adam()` (the command
 line's optimizer: Adam 1e-3, no warmup, clipping at 50), for
 `--seconds` of wall-clock time after tracing. Every `--eval-every` steps the
 clock stops and the 500 test digits (one fixed dequantization draw) are
@@ -37,7 +37,7 @@ import tensorflow_probability as tfp
 import tf_keras
 
 import tfp_glow
-from tfp_glow import training
+from tfp_glow import optimizers
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 IMAGE_SHAPE = (28, 28, 1)
@@ -76,7 +76,7 @@ def run(name: str, args, train: np.ndarray, test: np.ndarray,
   """Trains `name` for the budget; returns its curve and final checks.
 
   The budget is `args.seconds` of training time or `args.max_steps` steps,
-  whichever ends first; `optimizer_options` go to `training.adam`.
+  whichever ends first; `optimizer_options` go to `optimizers.adam`.
   """
   tf_keras.utils.set_random_seed(seed)
   dist, flow = build(name, args, seed)
@@ -85,7 +85,7 @@ def run(name: str, args, train: np.ndarray, test: np.ndarray,
   # TFP's ActNorm initialises on its first call, tfp_glow's in the context.
   with tfp_glow.data_dependent_init():
     dist.log_prob(tfp_glow.uniform_dequantize(next(batches)))
-  optimizer = training.adam(**(optimizer_options or {}))
+  optimizer = optimizers.adam(**(optimizer_options or {}))
   variables = flow.trainable_variables
   is_tfp_glow = isinstance(flow, tfp_glow.models.MultiScaleFlow)
   kwargs = {'training': True} if is_tfp_glow else {}
