@@ -60,9 +60,9 @@ def main():
 
   tf_keras.utils.set_random_seed(0)
   (train_x, train_y), (test_x, test_y) = tfp_glow.data.mnist_5k()
-  flow = tfp_glow.Glow((28, 28, 1), num_levels=args.levels,
-                       num_steps_per_level=args.steps,
-                       hidden_channels=args.width, num_classes=10, seed=0)
+  flow = tfp_glow.registry.MODELS['glow_conditional'].build(
+      (28, 28, 1), {'levels': args.levels, 'steps_per_level': args.steps,
+                    'hidden_channels': args.width}, num_classes=10)
   model = tfp_glow.FlowModel(
       flow, classification_weight=args.classification_weight)
   model.compile(optimizers.adam())

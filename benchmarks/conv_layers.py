@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 import tensorflow as tf
+from throughput import threads_argument, use_threads
 
 from tfp_glow.convolutions import conv2d
 
@@ -67,11 +68,9 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--rounds', type=int, default=3)
   parser.add_argument('--seconds', type=float, default=1.)
-  parser.add_argument('--threads', type=int)
+  threads_argument(parser, "TF's intra- and inter-op threads")
   args = parser.parse_args()
-  if args.threads:
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+  use_threads(args.threads)
   routes = {'tf.nn.conv2d': steps(tf_conv2d), 'conv2d': steps(conv2d)}
   print('| image | C_out | forward ms: TF / conv2d | forward + backward ms: '
         'TF / conv2d | speed-up fwd / fwd+bwd |\n|---|---|---|---|---|')

@@ -67,8 +67,9 @@ def measure(args) -> None:
   images = tf.data.Dataset.from_tensor_slices(train).repeat().batch(
       args.batch_size)
   with strategy.scope():
-    model = tfp_glow.FlowModel(tfp_glow.Glow(
-        (28, 28, 1), num_levels=2, num_steps_per_level=8, hidden_channels=128))
+    model = tfp_glow.FlowModel(tfp_glow.registry.MODELS['glow'].build(
+        (28, 28, 1), {'levels': 2, 'steps_per_level': 8,
+                      'hidden_channels': 128}))
     model.compile(tfp_glow.optimizers.adam())
   model.fit(images, steps_per_epoch=2, epochs=1, verbose=0)   # traces
   start = time.perf_counter()

@@ -33,8 +33,16 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from throughput import (KINDS, Runner, config_parser, machine, measure,
-                        random_batch)
+from throughput import (
+    KINDS,
+    Runner,
+    config_parser,
+    machine,
+    measure,
+    random_batch,
+    threads_argument,
+    use_threads,
+)
 
 STEPS = ('train', 'log_prob')
 
@@ -106,13 +114,10 @@ def main():
   parser.add_argument('--rounds', type=int, default=3)
   parser.add_argument('--seconds', type=float, default=5.,
                       help='timing per library, step and round')
-  parser.add_argument('--threads', type=int, help=(
-      'threads per library (TF intra- and inter-op, torch.set_num_threads); '
-      'default: each library\'s own'))
+  threads_argument(parser, 'threads per library (TF intra- and inter-op, '
+                   'torch.set_num_threads); default: each library\'s own')
   args = parser.parse_args()
-  if args.threads:
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+  use_threads(args.threads)
   batch = random_batch(args)
 
   runners = [Runner(kind, args, batch) for kind in KINDS]

@@ -15,14 +15,14 @@ the reconstruction error max|forward(inverse(x)) - x| of the trained flow on
 the test images and the time to sample 64 images.
 
 tfp_glow's flows train with the bijector kwarg `training=True` (batch
-statistics in `realnvp_bn`'s BatchNorms, nothing for the others) and are
+statistics in `realnvp_batch_norm`'s BatchNorms, nothing for the others) and are
 scored without it (moving averages).
 
   python benchmarks/quality.py                      # Glow 2 x 8, width 128
   python benchmarks/quality.py --max-steps 151 --eval-every 50 --seeds 0,1,2
   python benchmarks/quality.py --models glow,tfb_glow,realnvp,simple \\
       --seconds 300
-  python benchmarks/quality.py --models realnvp,realnvp_bn   # batch norm
+  python benchmarks/quality.py --models realnvp,realnvp_batch_norm   # batch norm
   python benchmarks/quality.py --models glow,glow_sigmoid     # coupling scale
 """
 
@@ -41,6 +41,8 @@ from tfp_glow import optimizers
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 IMAGE_SHAPE = (28, 28, 1)
+# --width / share is each family's hidden width (about equal sizes).
+WIDTH_SHARE = {tfp_glow.Glow: 1, tfp_glow.RealNVP: 2, tfp_glow.SimpleFlow: 4}
 
 
 def build(name: str, args, seed: int = 0):
@@ -54,20 +56,12 @@ def build(name: str, args, seed: int = 0):
         exit_bijector_fn=tfb.GlowDefaultExitNetwork, seed=seed)
     base = tfd.Sample(tfd.Normal(0., 1.), [int(np.prod(IMAGE_SHAPE))])
     return tfd.TransformedDistribution(base, flow), flow
-  flow = {
-      'glow': lambda: tfp_glow.Glow(
-          IMAGE_SHAPE, num_levels=args.levels, num_steps_per_level=args.steps,
-          hidden_channels=args.width, seed=seed),
-      'glow_sigmoid': lambda: tfp_glow.Glow(
-          IMAGE_SHAPE, num_levels=args.levels, num_steps_per_level=args.steps,
-          hidden_channels=args.width, coupling_log_scale='sigmoid', seed=seed),
-      'realnvp': lambda: tfp_glow.RealNVP(IMAGE_SHAPE,
-                                          hidden_channels=args.width // 2),
-      'realnvp_bn': lambda: tfp_glow.RealNVP(
-          IMAGE_SHAPE, hidden_channels=args.width // 2, batch_norm=True),
-      'simple': lambda: tfp_glow.SimpleFlow(IMAGE_SHAPE, multi_scale=True,
-                                            hidden_channels=args.width // 4),
-  }[name]()
+  model = tfp_glow.registry.MODELS[name]
+  sizes = {'levels': args.levels, 'steps_per_level': args.steps,
+           'hidden_channels': args.width // WIDTH_SHARE[model.flow],
+           'seed': seed}
+  flow = model.build(IMAGE_SHAPE, {flag: value for flag, value in sizes.items()
+                                   if flag in model.flags})
   return tfp_glow.flow_distribution(flow), flow
 
 
@@ -87,7 +81,7 @@ def run(name: str, args, train: np.ndarray, test: np.ndarray,
     dist.log_prob(tfp_glow.uniform_dequantize(next(batches)))
   optimizer = optimizers.adam(**(optimizer_options or {}))
   variables = flow.trainable_variables
-  is_tfp_glow = isinstance(flow, tfp_glow.models.MultiScaleFlow)
+  is_tfp_glow = isinstance(flow, tfp_glow.flows.MultiScaleFlow)
   kwargs = {'training': True} if is_tfp_glow else {}
 
   @tf.function

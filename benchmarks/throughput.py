@@ -39,9 +39,9 @@ STEPS = ('train', 'log_prob', 'sample')
 def build(kind: str, args):
   """The flow's distribution and the flow, built by `kind`."""
   if kind == 'tfp_glow':
-    flow = tfp_glow.Glow(args.image, num_levels=args.levels,
-                         num_steps_per_level=args.steps,
-                         hidden_channels=args.hidden, seed=0)
+    flow = tfp_glow.registry.MODELS['glow'].build(args.image, {
+        'levels': args.levels, 'steps_per_level': args.steps,
+        'hidden_channels': args.hidden, 'seed': 0})
     return tfp_glow.flow_distribution(flow), flow
   flow = tfb.Glow(
       output_shape=args.image, num_glow_blocks=args.levels,
@@ -125,6 +125,18 @@ def config_parser(description: str) -> argparse.ArgumentParser:
   parser.add_argument('--batch', type=int, default=64)
   parser.add_argument('--xla', action='store_true', help='jit_compile both')
   return parser
+
+
+def threads_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
+  """Adds `--threads` (default: each library's own)."""
+  parser.add_argument('--threads', type=int, help=help_text)
+
+
+def use_threads(threads: int | None) -> None:
+  """TF's intra- and inter-op threads, if `threads` is given."""
+  if threads:
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
 def machine() -> str:
