@@ -159,6 +159,14 @@ def test_overwrite_replaces_only_with_consent(trained_run, digits_npz,
      'realnvp'),
     (['train', '--data', '{npz}', '--conditional'], 'new',
      'digits.npz lacks y_test, y_train'),
+    (['train', '--data', '{npz}', '--epochs', '0'], 'new',
+     '--epochs must be >= 1, got 0'),
+    (['train', '--data', '{npz}', '--batch-size', '0'], 'new',
+     '--batch-size must be >= 1, got 0'),
+    (['train', '--data', '{npz}', '--hidden-channels', '-4'], 'new',
+     '--hidden-channels must be >= 1, got -4'),
+    (['train', '--data', '{npz}', '--learning-rate', '0'], 'new',
+     r'--learning-rate must be > 0, got 0\.0'),
     (['sample', '--output', '{tmp}/x.png', '--label', '3'], 'trained',
      '--label needs a conditional model'),
     (['evaluate', '--data', '{tmp}/big.npz'], 'trained',
@@ -215,6 +223,40 @@ def test_a_run_keeps_the_coupling_scale_it_was_trained_with(trained_run):
   del config['coupling_log_scale']
   assert coupling_log_scales(runs.build_model(config)) == {
       tfp_glow.glow_log_scale}
+
+
+def test_the_command_line_starts_quietly(tmp_path):
+  """Without --verbose a failing command's stderr is its one error line:
+  TensorFlow's C++ start-up lines (CUDA's probe, CPU notes) are held back;
+  --verbose lets them through."""
+  command = [sys.executable, '-m', 'tfp_glow', 'evaluate', '--out',
+             str(tmp_path / 'none')]
+  environment = {key: value for key, value in os.environ.items()
+                 if key != 'TF_CPP_MIN_LOG_LEVEL'}
+  quiet = subprocess.run(command, check=False, capture_output=True,
+                         text=True, env=environment, timeout=300)
+  assert quiet.returncode == 2
+  assert quiet.stderr.splitlines() == [
+      f'tfp_glow evaluate: error: {tmp_path}/none holds no run (no '
+      'config.json); train first.']
+  verbose = subprocess.run([*command, '--verbose'], check=False,
+                           capture_output=True, text=True, env=environment,
+                           timeout=300)
+  assert verbose.returncode == 2
+  assert verbose.stderr.splitlines()[-1] == quiet.stderr.strip()
+
+
+@pytest.mark.parametrize('command', [
+    ['evaluate'], ['sample', '--output', '{tmp}/grid.png'],
+    ['export', '--export-dir', '{tmp}/export']])
+def test_restoring_a_run_warns_of_nothing(command, trained_run, tmp_path,
+                                          capfd):
+  """The weights alone are restored: no warning about the optimizer's
+  slots (which read as a broken checkpoint)."""
+  capfd.readouterr()
+  command = [arg.format(tmp=tmp_path) for arg in command]
+  assert cli.main([*command, '--out', trained_run]) == 0
+  assert 'WARNING' not in capfd.readouterr().err
 
 
 def test_killed_run_resumes_where_it_stopped(digits_npz, tmp_path):

@@ -70,6 +70,11 @@ def test_the_simple_flow_trains_and_evaluates_from_the_command_line(
                    '--out', out, '--epochs', '1', '--hidden-channels',
                    '4']) == 0
   assert len(runs.history(out)) == 1
-  capsys.readouterr()
+  plan = capsys.readouterr().out.splitlines()[:2]
+  assert plan[0].startswith('tfp_glow train: simple (levels 2, hidden '
+                            'channels 4) on ')
+  assert plan[0].endswith(', epochs 1-1 of batch 64, on the CPU (TensorFlow '
+                          'found no GPU).')
+  assert f'{out}/samples/epoch_NNN.png' in plan[1]
   assert cli.main(['evaluate', '--out', out]) == 0
   assert capsys.readouterr().out.startswith('test bits/dim: ')

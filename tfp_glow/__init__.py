@@ -1,5 +1,12 @@
 """tfp_glow: Glow and RealNVP normalizing flows as TensorFlow Probability bijectors."""
 
+import sys
+
+from tfp_glow import start_up
+
+if sys.argv[:1] == ['-m'] and start_up.wanted(sys.argv):
+  start_up.hold()   # `python -m tfp_glow` (see start_up.py)
+
 from tfp_glow import data, flows, optimizers, presets, registry
 from tfp_glow.bijectors import (
     ActNorm,

@@ -1,7 +1,15 @@
-"""python -m tfp_glow: see `tfp_glow.cli`."""
+"""python -m tfp_glow: see `tfp_glow.cli` (and `tfp_glow.start_up`)."""
 
 import sys
 
-from tfp_glow.cli import main
+import tensorflow as tf
 
-sys.exit(main())
+from tfp_glow import cli, start_up
+
+try:
+  tf.config.list_physical_devices()   # TensorFlow's search for CUDA
+except BaseException:
+  start_up.release(show=True)
+  raise
+start_up.release()
+sys.exit(cli.main())

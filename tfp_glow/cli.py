@@ -76,8 +76,14 @@ def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
   """The command line; a `preset`'s settings are `train`'s defaults."""
   parser = argparse.ArgumentParser(prog='python -m tfp_glow')
   commands = parser.add_subparsers(dest='command', required=True)
+  # Read by __main__.py before TensorFlow loads; every command accepts it.
+  common = argparse.ArgumentParser(add_help=False)
+  common.add_argument('--verbose', action='store_true', help=(
+      "show TensorFlow's own start-up lines and warnings (default: errors "
+      'only, unless TF_CPP_MIN_LOG_LEVEL is set)'))
 
-  train = commands.add_parser('train', help='train a flow with Keras fit')
+  train = commands.add_parser('train', parents=[common],
+                              help='train a flow with Keras fit')
   train.set_defaults(run=run_train)
   train.add_argument('--preset', choices=sorted(presets.PRESETS), help=(
       'a named Glow recipe, its settings overridden by any flag given: '
@@ -120,12 +126,14 @@ def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
     train.set_defaults(**preset.cli_settings())
 
   evaluate = commands.add_parser(
-      'evaluate', help='print test bits/dim (and accuracy if conditional)')
+      'evaluate', parents=[common],
+      help='print test bits/dim (and accuracy if conditional)')
   evaluate.set_defaults(run=run_evaluate)
   evaluate.add_argument('--out', required=True, help='run directory')
   _data_arguments(evaluate, help_suffix=' (default: the training data)')
 
-  sample = commands.add_parser('sample', help='write a PNG grid of samples')
+  sample = commands.add_parser('sample', parents=[common],
+                               help='write a PNG grid of samples')
   sample.set_defaults(run=run_sample)
   sample.add_argument('--out', required=True, help='run directory')
   sample.add_argument('--output', required=True, help='PNG file to write')
@@ -136,7 +144,7 @@ def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
       'class of a conditional model (default: one row of 8 per class)'))
 
   export = commands.add_parser(
-      'export', help='write a SavedModel for TF Serving')
+      'export', parents=[common], help='write a SavedModel for TF Serving')
   export.set_defaults(run=run_export)
   export.add_argument('--out', required=True, help='run directory')
   export.add_argument('--export-dir', required=True,
@@ -161,6 +169,7 @@ def run_train(args) -> FlowModel | None:
 
   Returns the trained model, or `None` when the run holds --epochs epochs.
   """
+  _check_training_values(args)
   sizes = _sizes(args)
   conditional = args.conditional or registry.MODELS[args.model].conditional
   # First: a multi-worker strategy must be made before any other TF op. Its
@@ -193,6 +202,7 @@ def run_train(args) -> FlowModel | None:
     return None
   if chief:
     runs.write_config(args.out, config)
+    print(_plan(args, flow_config, images, done))
 
   with strategy.scope(), _global_policy(args.mixed_precision):
     model = runs.build_model(flow_config)
@@ -235,6 +245,21 @@ def run_train(args) -> FlowModel | None:
   return model
 
 
+def _check_training_values(args) -> None:
+  """Raises a CommandError for a `train` value that can not train."""
+  at_least = {'epochs': 1, 'batch_size': 1, 'warmup_steps': 0, 'clip_norm': 0,
+              **{flag: 1 for flag in ('levels', 'steps_per_level',
+                                      'hidden_channels', 'blocks')}}
+  for flag, low in at_least.items():
+    value = getattr(args, flag)
+    if value is not None and value < low:
+      raise CommandError(f'--{flag.replace("_", "-")} must be >= {low}, got '
+                         f'{value}.')
+  if args.learning_rate <= 0:
+    raise CommandError(
+        f'--learning-rate must be > 0, got {args.learning_rate}.')
+
+
 def _sizes(args) -> dict:
   """The model's size flags, defaults filled in, as config.json records them.
 
@@ -257,6 +282,26 @@ def _sizes(args) -> dict:
   except ValueError as error:
     raise CommandError(str(error)) from error
   return sizes
+
+
+def _plan(args, flow_config: dict, images: data_lib.ImageData,
+          done: int) -> str:
+  """What `train` is about to run and where its results go, in a few lines."""
+  sizes = ', '.join(f'{flag.replace("_", " ")} {value}'
+                    for flag, value in flow_config.items()
+                    if flag not in ('model', 'image_shape', 'seed'))
+  gpus = tf.config.list_physical_devices('GPU')
+  device = (f'{len(gpus)} GPU{"s" if len(gpus) > 1 else ""}' if gpus
+            else 'the CPU (TensorFlow found no GPU)')
+  source = args.dataset or args.data
+  samples = os.path.join(args.out, 'samples', 'epoch_NNN.png')
+  first = (f'tfp_glow train: {args.model} ({sizes}) on {source} '
+           f'({_shape(images.image_shape)} images), epochs {done + 1}-'
+           f'{args.epochs} of batch {args.batch_size}, on {device}.')
+  second = (f'  samples after every epoch: {samples}; TensorBoard: '
+            f'{os.path.join(args.out, "logs")}; best weights: '
+            f'{runs.best_checkpoint(args.out)}')
+  return f'{first}\n{second}'
 
 
 def run_evaluate(args) -> None:

@@ -112,9 +112,10 @@ def restore_model(out: str, config: dict) -> FlowModel:
   if not tf.train.latest_checkpoint(os.path.dirname(checkpoint)):
     raise RunError(f'{out} holds no checkpoint yet; train first.')
   model = build_model(config['flow'])
-  # The optimizer's state need not be used; every weight of the model must.
+  # The flow's weights, every one of them; not the optimizer's state, which
+  # evaluating, sampling and exporting do not use.
   try:
-    model.load_weights(checkpoint).expect_partial(
+    tf.train.Checkpoint(flow=model.flow).read(checkpoint).expect_partial(
         ).assert_existing_objects_matched()
   except (AssertionError, ValueError) as error:  # Missing, or other shapes.
     raise RunError(

@@ -285,8 +285,8 @@ def _unit_images(images: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
   in_range = (images >= 0.) & (images <= 1.)
   with tf.control_dependencies([tf.debugging.Assert(
       tf.reduce_all(in_range | ~tf.math.is_finite(images)),
-      ['FlowModel takes 8-bit pixels as an integer dtype (e.g. uint8) or '
-       'float images in [0, 1]: pass uint8 pixels, or scale float pixels in '
-       '[0, 255] by 1/256. Got values in', tf.reduce_min(images),
+      [('FlowModel takes 8-bit pixels as an integer dtype (e.g. uint8) or '
+        'float images in [0, 1]: pass uint8 pixels, or scale float pixels in '
+        '[0, 255] by 1/256. Got values in'), tf.reduce_min(images),
        tf.reduce_max(images)])]):
     return tf.identity(images)
