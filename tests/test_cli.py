@@ -155,8 +155,8 @@ def test_overwrite_replaces_only_with_consent(trained_run, digits_npz,
     (['train', '--data', '{npz}', '--blocks', '2'], 'new',
      '--blocks does not apply to --model glow'),
     (['train', '--data', '{npz}', '--model', 'realnvp', '--coupling-log-scale',
-      'sigmoid'], 'new', '--coupling-log-scale does not apply to --model '
-     'realnvp'),
+      'sigmoid'], 'new',
+     '--coupling-log-scale does not apply to --model realnvp'),
     (['train', '--data', '{npz}', '--conditional'], 'new',
      'digits.npz lacks y_test, y_train'),
     (['train', '--data', '{npz}', '--epochs', '0'], 'new',
@@ -236,9 +236,9 @@ def test_the_command_line_starts_quietly(tmp_path):
   quiet = subprocess.run(command, check=False, capture_output=True,
                          text=True, env=environment, timeout=300)
   assert quiet.returncode == 2
-  assert quiet.stderr.splitlines() == [
+  assert quiet.stderr.splitlines() == [(
       f'tfp_glow evaluate: error: {tmp_path}/none holds no run (no '
-      'config.json); train first.']
+      'config.json); train first.')]
   verbose = subprocess.run([*command, '--verbose'], check=False,
                            capture_output=True, text=True, env=environment,
                            timeout=300)
