@@ -22,6 +22,25 @@ NUM_CLASSES = 10
 CONDITIONAL = {name for name, model in MODELS.items() if model.conditional}
 
 
+def one_per(key) -> list[str]:
+  """The first registry name for each distinct `key(model_config)`: a check
+  that depends only on what `key` tells apart runs once per kind."""
+  firsts = {}
+  for name, model in MODELS.items():
+    firsts.setdefault(key(model), name)
+  return sorted(firsts.values())
+
+
+# One model per flow family (Glow, RealNVP, SimpleFlow, ...).
+FAMILIES = one_per(lambda model: model.flow)
+# One model per code path through `FlowModel.fit` and the export: the
+# family's networks, labels (the classification loss, the signatures' labels
+# input) and BatchNorms (batch statistics in training, moving averages in
+# the export).
+PATHS = one_per(lambda model: (model.flow, model.conditional,
+                               bool(model.variant.get('batch_norm'))))
+
+
 def build(name: str, image_shape=(8, 8, 1), width: int = 8,
           dtype: tf.DType = tf.float32, **options):
   """The registry's flow `name` on `image_shape` images, small."""

@@ -5,13 +5,13 @@ import pytest
 import tensorflow as tf
 
 import tfp_glow
+from tests import registry
 from tfp_glow import optimizers
 
 
 def conditional_glow(**options):
   """A narrow class-conditional Glow on 8x8 images, moved off its init."""
-  flow = tfp_glow.Glow((8, 8, 1), num_levels=2, num_steps_per_level=1,
-                       hidden_channels=8, num_classes=10, seed=0, **options)
+  flow = registry.build('glow_conditional', **options)
   dist = tfp_glow.flow_distribution(flow)
   with tfp_glow.data_dependent_init():
     dist.log_prob(images(), bijector_kwargs={'labels': 0})
@@ -65,8 +65,7 @@ def test_unlabelled_use_and_labels_for_unconditional_flows_are_errors():
     dist.log_prob(images(), bijector_kwargs={'labels': 1.})
   with pytest.raises(ValueError, match=r'FlowModel needs \(images, labels\)'):
     tfp_glow.FlowModel(flow).log_likelihood(images())
-  plain = tfp_glow.Glow((8, 8, 1), num_levels=2, num_steps_per_level=1,
-                        hidden_channels=8)
+  plain = registry.build('glow')
   with pytest.raises(ValueError, match='not class-conditional'):
     tfp_glow.flow_distribution(plain).log_prob(
         images(), bijector_kwargs={'labels': 0})
@@ -84,8 +83,7 @@ def test_bayes_classifier_learns_real_digits():
   after 240 (chance: 0.1).
   """
   (train_x, train_y), (test_x, test_y) = tfp_glow.data.mnist_5k()
-  flow = tfp_glow.Glow((28, 28, 1), num_levels=2, num_steps_per_level=1,
-                       hidden_channels=16, num_classes=10, seed=0)
+  flow = registry.build('glow_conditional', (28, 28, 1), width=16)
   model = tfp_glow.FlowModel(flow)
   model.compile(optimizers.adam())
   model.fit(tf.data.Dataset.from_tensor_slices((train_x, train_y))

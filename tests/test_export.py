@@ -13,6 +13,7 @@ import tensorflow as tf
 import tf_keras
 
 import tfp_glow
+from tests import registry
 
 # Its module fixtures train or export models: one xdist worker runs the file
 # (setup.cfg's --dist loadgroup), so they are built once.
@@ -28,9 +29,8 @@ def trained(digits):
   """A small Glow trained for a few steps on the digits, and the pixels."""
   tf_keras.utils.set_random_seed(0)
   pixels = digits.numpy().astype(np.uint8)
-  model = tfp_glow.FlowModel(tfp_glow.Glow(
-      (8, 8, 1), num_levels=2, num_steps_per_level=2, hidden_channels=16,
-      seed=0))
+  model = tfp_glow.FlowModel(registry.build('glow', width=16,
+                                            num_steps_per_level=2))
   model.compile(tf_keras.optimizers.Adam(2e-3))
   model.fit(tf.data.Dataset.from_tensor_slices(pixels).batch(64), epochs=1,
             steps_per_epoch=10, verbose=0)
@@ -245,26 +245,30 @@ def test_versions_are_never_overwritten(trained, tmp_path):
     tfp_glow.export_saved_model(model.distribution, base)
 
 
-@pytest.mark.parametrize('make_flow', [
-    lambda: tfp_glow.RealNVP((8, 8, 1), hidden_channels=4, num_blocks=1),
-    lambda: tfp_glow.SimpleFlow((8, 8, 1), multi_scale=True,
-                                hidden_channels=4),
-], ids=['real_nvp', 'multi_scale_flow'])
-def test_a_new_flow_exports_with_all_its_weights(make_flow, tmp_path):
-  flow = make_flow()            # its networks are built while tracing
-  path = tfp_glow.export_saved_model(flow, str(tmp_path / 'flow'))
-  serve = tf.saved_model.load(path).signatures['serving_default']
-  pixels = np.full([2, 8, 8, 1], 100, np.uint8)
+@pytest.mark.parametrize('name', registry.PATHS)
+def test_every_kind_of_flow_exports_with_all_its_weights(name, tmp_path):
+  """One model per path through the export (family, labels, BatchNorms):
+  served log-likelihoods are the in-process ones, every weight moved off its
+  initial value first (the networks are built while tracing)."""
+  flow = registry.build(name, width=4)
+  dist = tfp_glow.flow_distribution(flow)
+  pixels = np.random.default_rng(0).integers(0, 256, [3, 8, 8, 1], np.uint8)
+  images = (pixels.astype(np.float32) + 0.5) / 256
+  kwargs = registry.bijector_kwargs(name, [3])
+  with tfp_glow.data_dependent_init():
+    dist.log_prob(images, bijector_kwargs=kwargs)
+  for variable in flow.trainable_variables:
+    variable.assign_add(tf.random.normal(variable.shape, stddev=0.02))
+  serve = tf.saved_model.load(tfp_glow.export_saved_model(
+      flow, str(tmp_path / 'flow'))).signatures['serving_default']
   np.testing.assert_allclose(
-      serve(images=tf.constant(pixels))['log_prob'],
-      tfp_glow.flow_distribution(flow).log_prob((pixels + 0.5) / 256),
-      rtol=TOLERANCE)
+      serve(images=tf.constant(pixels), **kwargs)['log_prob'],
+      dist.log_prob(images, bijector_kwargs=kwargs), rtol=TOLERANCE)
 
 
 def test_a_conditional_flow_serves_with_labels(tmp_path):
   """Every signature takes labels; log-likelihoods equal the in-process ones."""
-  flow = tfp_glow.Glow((8, 8, 1), num_levels=2, num_steps_per_level=1,
-                       hidden_channels=8, num_classes=10, seed=0)
+  flow = registry.build('glow_conditional')
   dist = tfp_glow.flow_distribution(flow)
   pixels = np.random.default_rng(0).integers(0, 256, [3, 8, 8, 1], np.uint8)
   images = (pixels.astype(np.float32) + 0.5) / 256
@@ -301,8 +305,7 @@ def test_a_conditional_flow_serves_with_labels(tmp_path):
 
 def test_batch_norm_serves_its_moving_averages(tmp_path):
   """Exported log-likelihoods are the in-process inference-mode ones."""
-  flow = tfp_glow.RealNVP((8, 8, 1), num_scales=1, hidden_channels=4,
-                          num_blocks=1, batch_norm=True)
+  flow = registry.build('realnvp_batch_norm', width=4, num_scales=1)
   dist = tfp_glow.flow_distribution(flow)
   rng = np.random.default_rng(0)
   for high in (0.5, 1.):  # Two training batches move the averages.

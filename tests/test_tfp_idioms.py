@@ -205,12 +205,7 @@ def test_keras3_optimizer_trains_through_the_distribution(name):
 
 @models
 def test_stateless_sampling_is_reproducible_in_and_out_of_tf_function(name):
-  """Same seed, same samples: eagerly, in tf.function and under XLA.
-
-  TF's stateless RNG picks its algorithm per device and XLA picks another
-  one (`alg='auto_select'`), so XLA draws other latents for the same seed;
-  the flow maps a given latent alike under XLA.
-  """
+  """Same seed, same samples: eagerly and in tf.function."""
   flow, dist = initialized(name)
   perturb(flow)
   labels = registry.bijector_kwargs(name)
@@ -226,9 +221,25 @@ def test_stateless_sampling_is_reproducible_in_and_out_of_tf_function(name):
   # moves a sample by an ulp or two on some CPUs (AVX-512 AMD EPYC here).
   np.testing.assert_allclose(tf.function(sample)(tf.constant([1, 2])),
                              samples, rtol=1e-6, atol=1e-6)
-  xla_sample = tf.function(sample, jit_compile=True)
-  np.testing.assert_array_equal(xla_sample(tf.constant([1, 2])),
-                                xla_sample(tf.constant([1, 2])))
+
+
+@pytest.mark.parametrize('name', registry.FAMILIES)
+def test_xla_sampling_is_reproducible_and_maps_latents_alike(name):
+  """Once per family: XLA compiles each family's ops once, and what it
+  checks (the compiled graph's RNG and arithmetic) is the family's.
+
+  TF's stateless RNG picks its algorithm per device and XLA picks another
+  one (`alg='auto_select'`), so XLA draws other latents for the same seed;
+  the flow maps a given latent alike under XLA.
+  """
+  flow, dist = initialized(name)
+  perturb(flow)
+  labels = registry.bijector_kwargs(name)
+  xla_sample = tf.function(
+      lambda seed: dist.sample(3, seed=seed, bijector_kwargs=labels),
+      jit_compile=True)
+  samples = xla_sample(tf.constant([1, 2]))
+  np.testing.assert_array_equal(samples, xla_sample(tf.constant([1, 2])))
   latents = flow.inverse(samples, **labels)
   np.testing.assert_allclose(
       tf.function(lambda z: flow.forward(z, **labels), jit_compile=True)(
@@ -283,7 +294,10 @@ def test_log_prob_input_gradient_matches_finite_differences(name):
     log_prob = dist.log_prob(x, **labelled(name))
   gradient = tape.gradient(log_prob, x)
   assert np.all(np.isfinite(gradient))
-  step = 1e-5
+  # Small: the networks' ReLUs have kinks, and a difference across one
+  # misses the gradient by a few percent (seen with 1e-5); float64 rounding
+  # stays near 1e-16 * |log p| / step.
+  step = 1e-8
   for seed in range(3):
     direction = tf.random.stateless_normal(x.shape, [seed, 2], dtype=x.dtype)
     finite_difference = (

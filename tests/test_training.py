@@ -40,9 +40,8 @@ def assert_same_weights(a, b, atol=0.):
 def test_fit_lowers_bits_per_dim_and_evaluate_matches_log_prob(digits):
   pixels = digits.numpy().astype(np.uint8)
   train, test = pixels[:1500], pixels[1500:]
-  model = tfp_glow.FlowModel(tfp_glow.Glow(
-      (8, 8, 1), num_levels=2, num_steps_per_level=4, hidden_channels=32,
-      seed=0))
+  model = tfp_glow.FlowModel(registry.build('glow', width=32,
+                                            num_steps_per_level=4))
   model.compile(tf_keras.optimizers.Adam(2e-3))
   test_data = tf.data.Dataset.from_tensor_slices(test).batch(100)
   history = model.fit(
