@@ -8,8 +8,11 @@ import tf_keras
 
 from tfp_glow.flows import MultiScaleFlow, flow_distribution
 
-__all__ = ['SampleGrid', 'class_rows', 'image_grid', 'sample_pixels',
-           'to_pixels', 'write_png']
+__all__ = ['GRID_TEMPERATURES', 'SampleGrid', 'class_rows', 'image_grid',
+           'sample_pixels', 'to_pixels', 'write_png']
+
+# Temperatures of the rows of the epoch grids, hottest first.
+GRID_TEMPERATURES = (1.0, 0.85, 0.7)
 
 
 def to_pixels(images: tf.Tensor, num_bins: int = 256) -> tf.Tensor:
@@ -57,21 +60,34 @@ def write_png(path: str, image: tf.Tensor) -> None:
 class SampleGrid(tf_keras.callbacks.Callback):
   """Writes a grid of samples to `directory/epoch_NNN.png` after each epoch.
 
-  A class-conditional flow's grid has one row of 8 per class instead.
+  `rows_per_temperature` rows of 8 per temperature, hottest first: the same
+  base draws eps ~ N(0, I) scaled by each T (x = flow(T eps)), so a row
+  shows the same samples cooled, and early epochs show strokes at T = 1
+  before they show at lower T. A class-conditional flow's grid has one row
+  of 8 per class instead, at the lowest temperature.
   """
 
   def __init__(self, flow: MultiScaleFlow, directory: str,
-               num_samples: int = 64, temperature: float = 0.7):
+               temperatures=GRID_TEMPERATURES, rows_per_temperature: int = 2):
     super().__init__()
     self._flow = flow
     self._directory = directory
+    self._temperatures = tuple(temperatures)
     self._labels = class_rows(flow.num_classes) if flow.num_classes else None
-    self._num_samples = (num_samples if self._labels is None
-                         else len(self._labels))
-    self._temperature = temperature
+    self._num_samples = 8 * rows_per_temperature
+    # The same draws every epoch: a user sees the samples change with the
+    # weights, not with the noise.
+    self._seed = tf.constant([0, 0])
 
   def on_epoch_end(self, epoch, logs=None):
-    pixels = sample_pixels(self._flow, self._num_samples, self._temperature,
-                           labels=self._labels)
+    if self._labels is not None:
+      pixels = sample_pixels(self._flow, len(self._labels),
+                             min(self._temperatures), self._seed,
+                             self._labels)
+    else:
+      pixels = tf.concat([
+          sample_pixels(self._flow, self._num_samples, temperature,
+                        self._seed)
+          for temperature in self._temperatures], axis=0)
     write_png(os.path.join(self._directory, f'epoch_{epoch + 1:03d}.png'),
               image_grid(pixels))
