@@ -15,7 +15,10 @@ from tfp_glow import cli
 # (setup.cfg's --dist loadgroup), so they are built once.
 pytestmark = pytest.mark.xdist_group('test_readme')
 
-README = (pathlib.Path(__file__).parents[1] / 'README.md').read_text()
+ROOT = pathlib.Path(__file__).parents[1]
+PAGES = sorted((ROOT / 'docs').glob('*.md'))
+# The README and the docs pages it links: their code blocks are one text.
+README = '\n'.join(path.read_text() for path in [ROOT / 'README.md', *PAGES])
 
 
 EXAMPLES = re.findall(r'```python\n(.*?)```', README, re.DOTALL)
@@ -33,6 +36,20 @@ def run(marker: str) -> dict:
   namespace = {}
   exec(example(marker), namespace)  # noqa: S102 - our own README.
   return namespace
+
+
+def test_the_readme_links_every_docs_page():
+  readme = (ROOT / 'README.md').read_text()
+  assert PAGES
+  for page in PAGES:
+    assert f'](docs/{page.name})' in readme, page.name
+
+
+def test_the_readme_example_runs():
+  namespace = run('samples = dist.sample(4)')
+  assert namespace['bits'].shape == [8]
+  assert np.all(np.isfinite(namespace['bits']))
+  assert namespace['samples'].shape == [4, 28, 28, 1]
 
 
 def test_bijector_example_runs():
@@ -173,7 +190,7 @@ def test_serving_examples_match_the_signatures(mnist_signatures):
 
 
 def test_ci_runs_the_readme_test_command():
-  ci = (pathlib.Path(__file__).parents[1] / '.ci' / 'run').read_text()
+  ci = (ROOT / '.ci' / 'run').read_text()
   command = ci.strip().splitlines()[-1]
   assert f'```bash\n{command}\n```' in README
 
