@@ -67,13 +67,13 @@ def test_the_simple_flow_trains_and_evaluates_from_the_command_line(
   """The one family no other command-line test trains."""
   out = str(tmp_path / 'run')
   assert cli.main(['train', '--model', 'simple', '--data', digits_npz,
-                   '--out', out, '--epochs', '1', '--hidden-channels',
-                   '4']) == 0
+                   '--out', out, '--epochs', '1', '--hidden-channels', '4',
+                   '--batch-size', '500']) == 0
   assert len(runs.history(out)) == 1
   plan = capsys.readouterr().out.splitlines()[:2]
   assert plan[0].startswith('tfp_glow train: simple (levels 2, hidden '
                             'channels 4) on ')
-  assert plan[0].endswith(', epochs 1-1 of batch 64, on the CPU (TensorFlow '
+  assert plan[0].endswith(', epochs 1-1 of batch 500, on the CPU (TensorFlow '
                           'found no GPU).')
   assert f'{out}/samples/epoch_NNN.png' in plan[1]
   assert cli.main(['evaluate', '--out', out]) == 0

@@ -60,11 +60,11 @@ def fit(model, batches):
   assert_stable(history['bits_per_dim'])
 
 
-@pytest.mark.parametrize('name', registry.PATHS)
+@pytest.mark.parametrize('name', registry.FIT_PATHS)
 def test_fit_is_stable(name, mnist_batches):
-  """At 3x the default learning rate, once per path through `fit` (one model
-  per family, conditional, batch-normalised): the variants within a path
-  differ in their bijectors, which the TFP loop below runs for every model.
+  """At 3x the default learning rate, once per path through `fit` (plain,
+  conditional, batch-normalised): the models within a path differ in their
+  bijectors and networks, which the TFP loop below runs for every model.
 
   Each rate runs through one path only: a model's 150 steps on 28x28 digits
   took 40-140 s on a shared 2-core machine (2026-11-30), and the suite must

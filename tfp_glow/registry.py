@@ -53,7 +53,8 @@ class ModelConfig:
       `num_classes` (the data's, or the tests').
     legacy: flag values that a run's config.json lacks because it was
       written before the flag existed, where today's default would build
-      another model (Glow's coupling scale was openai/glow's sigmoid).
+      another model (Glow's coupling scale was openai/glow's sigmoid);
+      `tfp_glow.runs` fills them in when it reads a run.
   """
   flow: type[MultiScaleFlow]
   sizes: Mapping[str, Size]
@@ -71,7 +72,7 @@ class ModelConfig:
   def arguments(self, values: Mapping[str, Any] | None = None
                 ) -> dict[str, Any]:
     """Constructor arguments for flag values `values` (by flag name);
-    a missing flag takes its `legacy` value, else its default.
+    a missing flag takes its default.
 
     Raises:
       ValueError: for a value the model can not take.
@@ -79,7 +80,7 @@ class ModelConfig:
     values = values or {}
     arguments = {}
     for flag, size in self.flags.items():
-      value = values.get(flag, self.legacy.get(flag, size.default))
+      value = values.get(flag, size.default)
       arguments[size.argument] = (size.to_argument(value) if size.to_argument
                                   else value)
     return arguments

@@ -96,10 +96,15 @@ def epochs_done(out: str) -> int:
 
 
 def build_model(flow_config: dict) -> FlowModel:
-  """A new `FlowModel` of the registry's model that `flow_config` names."""
+  """A new `FlowModel` of the registry's model that `flow_config` names.
+
+  A size the config lacks, written before its flag existed, takes the
+  model's `legacy` value (what the run was trained with).
+  """
   model = registry.MODELS[flow_config['model']]
   try:  # The models check their sizes against the image shape.
-    flow = model.build(flow_config['image_shape'], flow_config,
+    flow = model.build(flow_config['image_shape'],
+                       {**model.legacy, **flow_config},
                        num_classes=flow_config.get('num_classes'))
   except ValueError as error:
     raise RunError(str(error)) from error
