@@ -41,3 +41,24 @@ PATHS = one_per(lambda model: (model.flow, model.conditional,
 # labels (the classification loss) and BatchNorms (batch statistics) only.
 FIT_PATHS = one_per(lambda model: (model.conditional,
                                    bool(model.variant.get('batch_norm'))))
+
+def build(name: str, image_shape=(8, 8, 1), width: int = 8,
+          dtype: tf.DType = tf.float32, **options):
+  """The registry's flow `name` on `image_shape` images, small."""
+  if name in CONDITIONAL:
+    options.setdefault('num_classes', NUM_CLASSES)
+  return MODELS[name].small(image_shape, width, dtype=dtype, **options)
+
+
+def bijector_kwargs(name: str, batch_shape=(), labels=None) -> dict:
+  """The bijector kwargs model `name` needs for a batch of `batch_shape`.
+
+  A class-conditional model gets `labels` (the batch's own), or else labels
+  0, 1, 2, ... (mod NUM_CLASSES) in `batch_shape`; the others need none.
+  """
+  if name not in CONDITIONAL:
+    return {}
+  if labels is None:
+    size = int(np.prod(batch_shape))
+    labels = tf.reshape(tf.range(size) % NUM_CLASSES, batch_shape)
+  return {'labels': labels}
