@@ -6,14 +6,24 @@ import tensorflow_probability as tfp
 
 import tfp_glow
 from tests.bijector_checks import check_bijector, tiny_images
+from tfp_glow.bijectors import network_outputs
+from tfp_glow.precision import network_dtype
 
 tfb, tfd = tfp.bijectors, tfp.distributions
+
+
+def coupling(channels, dtype, mask='channel', additive=False):
+  """A coupling with a width-8 GlowNet."""
+  network = tfp_glow.GlowNet(network_outputs(channels, mask, additive), 8,
+                             dtype=network_dtype(dtype))
+  return tfp_glow.Coupling(channels, network, mask=mask, additive=additive,
+                           dtype=dtype)
 
 
 def glow_step(channels, dtype, seed=0):
   """ActNorm -> 1x1 conv -> affine coupling, in the data -> latent order."""
   return [
-      tfp_glow.Coupling(channels, hidden_channels=8, dtype=dtype),
+      coupling(channels, dtype),
       tfp_glow.Invertible1x1Conv(channels, seed=seed, dtype=dtype),
       tfp_glow.ActNorm(channels, dtype=dtype),
   ]
@@ -25,8 +35,7 @@ def small_flow(dtype=tf.float32):
       tfb.Invert(tfp_glow.Squeeze()),
       *glow_step(4, dtype, seed=0),
       tfp_glow.ChannelPermutation.reverse(4),
-      tfp_glow.Coupling(4, mask='checkerboard', additive=True,
-                        hidden_channels=8, dtype=dtype),
+      coupling(4, dtype, mask='checkerboard', additive=True),
       tfb.Invert(tfp_glow.Squeeze()),
       *glow_step(16, dtype, seed=1),
   ])

@@ -3,12 +3,6 @@ import pytest
 import tensorflow as tf
 
 import tfp_glow
-from tests.bijector_checks import check_invariants, tiny_images
-
-
-def test_invariants():
-  check_invariants(tfp_glow.logit_preprocessing(0.05, tf.float64),
-                   tiny_images((3, 2, 2, 3)))
 
 
 def test_inverse_is_realnvp_logit_and_its_log_det_is_counted():

@@ -3,11 +3,6 @@ import pytest
 import tensorflow as tf
 
 import tfp_glow
-from tests.bijector_checks import check_bijector, tiny_images
-
-
-def test_invariants():
-  check_bijector(tfp_glow.Squeeze(), tiny_images((2, 4, 4, 2)))
 
 
 def test_moves_each_block_into_channels():
@@ -52,13 +47,6 @@ def test_indivisible_dynamic_shape_fails_under_validate_args():
 def test_inverse_needs_channels_divisible_by_factor_squared():
   with pytest.raises(ValueError, match=r'C divisible by 4.*\(1, 2, 2, 6\)'):
     tfp_glow.Squeeze().inverse(tf.zeros([1, 2, 2, 6]))
-
-
-def test_rank_and_dtype_errors():
-  with pytest.raises(ValueError, match='rank 2'):
-    tfp_glow.Squeeze().forward(tf.zeros([4, 4]))
-  with pytest.raises(TypeError, match='floating-point.*int32'):
-    tfp_glow.Squeeze().forward(tf.zeros([1, 4, 4, 1], tf.int32))
 
 
 def test_rejects_bad_factor():
