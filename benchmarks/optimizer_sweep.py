@@ -16,9 +16,9 @@ import itertools
 
 import numpy as np
 import tensorflow as tf
+from quality import bits_at_step, run
 
 import tfp_glow
-from quality import bits_at_step, run
 
 
 def main():
@@ -54,7 +54,7 @@ def main():
         'learning_rate': learning_rate, 'warmup_steps': warmup,
         'clip_norm': clip or None}, seed=seed) for seed in seeds]
 
-    def bits(mark):
+    def bits(mark, runs=runs):
       each = [bits_at_step(r['curve'], mark) for r in runs]
       spread = (f' ({", ".join(f"{b:.3f}" for b in each)})'
                 if len(runs) > 1 else '')

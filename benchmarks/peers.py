@@ -32,16 +32,15 @@ import importlib.util
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
-
 from throughput import (
-    KINDS,
-    Runner,
-    config_parser,
-    machine,
-    measure,
-    random_batch,
-    threads_argument,
-    use_threads,
+  KINDS,
+  Runner,
+  config_parser,
+  machine,
+  measure,
+  random_batch,
+  threads_argument,
+  use_threads,
 )
 
 STEPS = ('train', 'log_prob')

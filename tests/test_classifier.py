@@ -45,7 +45,7 @@ def test_class_log_likelihoods_are_log_prob_under_every_label():
 
 def test_labels_sample_their_class():
   """Same latents, other label: other images; same label: same images."""
-  flow, dist = conditional_glow()
+  _, dist = conditional_glow()
   samples = [dist.sample(4, seed=[1, 2], bijector_kwargs={'labels': label})
              for label in (3, 3, 7)]
   np.testing.assert_array_equal(samples[0], samples[1])

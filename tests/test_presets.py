@@ -99,10 +99,10 @@ def test_a_32x32x3_export_round_trip(cifar10_run, tmp_path):
 
 
 @pytest.mark.parametrize('extra, message', [
-    (['--model', 'realnvp'], 'glow_cifar10 is a Glow recipe, not --model '
-     'realnvp'),
-    ([], r'squeezes H and W by 8, which does not divide image shape '
-     r'\(28, 28, 1\)'),
+    (['--model', 'realnvp'], ('glow_cifar10 is a Glow recipe, not --model '
+                              'realnvp')),
+    ([], (r'squeezes H and W by 8, which does not divide image shape '
+          r'\(28, 28, 1\)')),
 ])
 def test_a_preset_that_does_not_fit(extra, message, tmp_path, capsys):
   data = str(tmp_path / 'digits.npz')
