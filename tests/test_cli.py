@@ -362,6 +362,10 @@ def test_the_main_job_trains_offline_on_real_mnist_digits(tmp_path, capsys):
   assert cli.main([*command, '--epochs', '1']) == 0
   (row,) = runs.history(out)
   assert np.isfinite(float(row['val_bits_per_dim']))
+  # Digits: each epoch's samples scored by the digit classifier.
+  assert 0. <= float(row['sample_recognised']) <= 1.
+  assert 1. <= float(row['sample_classes']) <= 10.
+  assert float(row['sample_frechet_distance']) > 0.
   with open(os.path.join(out, 'config.json')) as file:
     assert '"dataset": "mnist_5k"' in file.read()
   grid = read_png(os.path.join(out, 'samples', 'epoch_001.png'))
@@ -391,3 +395,9 @@ def test_the_main_job_trains_offline_on_real_mnist_digits(tmp_path, capsys):
       'backup to continue from; pass --overwrite to train from scratch or '
       'choose another --out.')
   assert len(runs.history(out)) == 2
+
+  capsys.readouterr()
+  assert cli.main(['evaluate', '--out', out, '--temperature', '1']) == 0
+  assert re.search(r'500 samples at temperature 1, by the digit classifier: '
+                   r'recognised [01]\.\d{3}, classes \d+\.\d\d, Frechet '
+                   r'distance \d+\.\d$', capsys.readouterr().out, re.M)

@@ -5,6 +5,7 @@ import pytest
 import scipy.linalg
 import tensorflow as tf
 
+from tests import registry
 from tfp_glow import data, evaluation
 
 
@@ -184,3 +185,20 @@ def test_weights_that_do_not_fit_are_rejected(tmp_path):
   np.savez(path, **{'conv1/0': np.zeros([3, 3, 1, 8])})
   with pytest.raises(ValueError, match='does not fit the digit classifier'):
     evaluation.load_digit_classifier(str(path))
+
+
+@pytest.mark.parametrize('name', ['glow', 'glow_conditional'])
+def test_epoch_logs_carry_the_scores_of_a_flows_samples(name):
+  flow = registry.build(name, image_shape=(28, 28, 1), width=4)
+  logs = {'bits_per_dim': 8.}
+  evaluation.SampleQuality(flow, 0.7, num_samples=20).on_epoch_end(0, logs)
+  expected = {'sample_recognised', 'sample_classes', 'sample_frechet_distance',
+              *(['sample_label_recognised'] if name != 'glow' else [])}
+  assert set(logs) == {'bits_per_dim', *expected}
+  assert 0. <= logs['sample_recognised'] <= 1.
+  assert 1. <= logs['sample_classes'] <= 10.
+  assert logs['sample_frechet_distance'] > 0.
+  # The same draws each time: scores follow the weights, not the noise.
+  again = evaluation.score_flow(flow, 0.7, num_samples=20)
+  assert {f'sample_{key}': value for key, value in again.items()} == {
+      key: logs[key] for key in expected}

@@ -11,13 +11,14 @@ import tensorflow as tf
 import tf_keras
 
 from tfp_glow import data as data_lib
-from tfp_glow import optimizers, presets, registry, runs
+from tfp_glow import evaluation, optimizers, presets, registry, runs
 from tfp_glow.bijectors.coupling import LOG_SCALES
 from tfp_glow.classifier import classify
 from tfp_glow.dequantization import bin_centres
 from tfp_glow.export import export_saved_model
 from tfp_glow.flows import Glow
 from tfp_glow.samples import (
+    SAMPLE_TEMPERATURE,
     SampleGrid,
     class_rows,
     image_grid,
@@ -127,17 +128,22 @@ def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
 
   evaluate = commands.add_parser(
       'evaluate', parents=[common],
-      help='print test bits/dim (and accuracy if conditional)')
+      help='print test bits/dim, sample scores for digits (and accuracy if '
+      'conditional)')
   evaluate.set_defaults(run=run_evaluate)
   evaluate.add_argument('--out', required=True, help='run directory')
   _data_arguments(evaluate, help_suffix=' (default: the training data)')
+  evaluate.add_argument('--temperature', type=float,
+                        default=SAMPLE_TEMPERATURE,
+                        help='of the samples scored (digit data only)')
 
   sample = commands.add_parser('sample', parents=[common],
                                help='write a PNG grid of samples')
   sample.set_defaults(run=run_sample)
   sample.add_argument('--out', required=True, help='run directory')
   sample.add_argument('--output', required=True, help='PNG file to write')
-  sample.add_argument('--temperature', type=float, default=0.7)
+  sample.add_argument('--temperature', type=float,
+                      default=SAMPLE_TEMPERATURE)
   sample.add_argument('--num-samples', type=int, default=64)
   sample.add_argument('--seed', type=int, default=None)
   sample.add_argument('--label', type=int, help=(
@@ -217,6 +223,9 @@ def run_train(args) -> FlowModel | None:
           runs.best_checkpoint(args.out), monitor='val_bits_per_dim',
           save_best_only=True, save_weights_only=True,
           initial_value_threshold=runs.best_so_far(args.out)),
+      # Before TensorBoard and CSVLogger, which record what it adds.
+      *([evaluation.SampleQuality(model.flow, SAMPLE_TEMPERATURE)]
+        if chief and _digits(args.dataset, images.image_shape) else []),
       tf_keras.callbacks.TensorBoard(os.path.join(args.out, 'logs')),
       *([SampleGrid(model.flow, os.path.join(args.out, 'samples'))]
         if chief else []),
@@ -305,6 +314,7 @@ def _plan(args, flow_config: dict, images: data_lib.ImageData,
 
 
 def run_evaluate(args) -> None:
+  _check_temperature(args.temperature)
   config = runs.read_config(args.out)
   source = ((args.dataset, args.data) if args.dataset or args.data else
             (config['data']['dataset'], config['data']['data']))
@@ -323,13 +333,32 @@ def run_evaluate(args) -> None:
     correct = [classify(model.flow, bin_centres(pixels))
                == tf.cast(labels, tf.int32) for pixels, labels in images.test]
     print(f'test accuracy: {np.mean(np.concatenate(correct)):.4f}')
+  if _digits(source[0], images.image_shape):
+    scores = evaluation.score_flow(model.flow, args.temperature)
+    print(f'{evaluation.NUM_SCORED_SAMPLES} samples at temperature '
+          f'{args.temperature:g}, by the digit classifier: recognised '
+          f'{scores["recognised"]:.3f}, classes {scores["classes"]:.2f}, '
+          f'Frechet distance {scores["frechet_distance"]:.1f}')
+    if 'label_recognised' in scores:
+      print(f'  recognised as their own label: '
+            f'{scores["label_recognised"]:.3f}')
+
+
+def _digits(dataset: str | None, image_shape) -> bool:
+  """Whether the digit classifier scores samples of this data."""
+  return (dataset in evaluation.DIGIT_DATASETS
+          and tuple(image_shape) == evaluation.IMAGE_SHAPE)
+
+
+def _check_temperature(temperature: float) -> None:
+  if temperature <= 0:
+    raise CommandError(f'--temperature must be > 0, got {temperature}.')
 
 
 def run_sample(args) -> None:
   if os.path.exists(args.output):
     raise CommandError(f'{args.output} exists; choose another --output.')
-  if args.temperature <= 0:
-    raise CommandError(f'--temperature must be > 0, got {args.temperature}.')
+  _check_temperature(args.temperature)
   config = runs.read_config(args.out)
   num_classes = config['flow'].get('num_classes')
   if args.label is not None and not num_classes:

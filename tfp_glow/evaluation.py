@@ -18,17 +18,23 @@ import importlib.resources
 import pathlib
 
 import numpy as np
+import tensorflow as tf
 import tf_keras
 
-__all__ = ['DIGIT_CLASSIFIER_WEIGHTS', 'RECOGNISED_PROBABILITY',
-           'SampleScores', 'build_digit_classifier', 'classify_digits',
+from tfp_glow.samples import sample_pixels
+
+__all__ = ['DIGIT_CLASSIFIER_WEIGHTS', 'DIGIT_DATASETS',
+           'RECOGNISED_PROBABILITY', 'SampleQuality', 'SampleScores', 'build_digit_classifier', 'classify_digits',
            'digit_classifier', 'frechet_distance', 'load_digit_classifier',
-           'per_class_recognised', 'sample_scores', 'sqrtm_psd',
+           'per_class_recognised', 'sample_scores', 'score_flow', 'sqrtm_psd',
            'trace_sqrtm_product']
 
 DIGIT_CLASSIFIER_WEIGHTS = 'digit_classifier.npz'  # In the tfp_glow package.
 RECOGNISED_PROBABILITY = 0.9
 IMAGE_SHAPE = (28, 28, 1)
+# The data sets whose samples the digit classifier scores.
+DIGIT_DATASETS = ('mnist', 'mnist_5k')
+NUM_SCORED_SAMPLES = 500
 NUM_CLASSES = 10
 NUM_FEATURES = 128
 
@@ -336,3 +342,45 @@ def per_class_recognised(pixels, labels) -> dict[int, float]:
   hit = probabilities[np.arange(len(labels)), labels] >= RECOGNISED_PROBABILITY
   return {int(label): float(hit[labels == label].mean())
           for label in np.unique(labels)}
+
+
+def score_flow(flow, temperature: float, num_samples: int = NUM_SCORED_SAMPLES,
+               seed=(0, 0)) -> dict[str, float]:
+  """`sample_scores` of `num_samples` samples of a 28x28x1 digit flow.
+
+  A class-conditional flow draws labels 0, 1, ..., 9, 0, ... and adds
+  `label_recognised`: the fraction recognised as their own label.
+
+  Returns:
+    `{'recognised', 'classes', 'frechet_distance'[, 'label_recognised']}`.
+  """
+  labels = (tf.range(num_samples) % flow.num_classes if flow.num_classes
+            else None)
+  pixels = sample_pixels(flow, num_samples, temperature, tf.constant(seed),
+                         labels).numpy()
+  scores = dataclasses.asdict(sample_scores(pixels))
+  if labels is not None:
+    by_label = per_class_recognised(pixels, labels.numpy())
+    scores['label_recognised'] = float(np.mean(list(by_label.values())))
+  return scores
+
+
+class SampleQuality(tf_keras.callbacks.Callback):
+  """Adds `score_flow`'s scores to each epoch's logs as `sample_<score>`.
+
+  Placed before `TensorBoard` and `CSVLogger`, it puts the scores of the
+  same draws every epoch beside the bits/dim in TensorBoard and
+  history.csv.
+  """
+
+  def __init__(self, flow, temperature: float,
+               num_samples: int = NUM_SCORED_SAMPLES):
+    super().__init__()
+    self._flow = flow
+    self._temperature = temperature
+    self._num_samples = num_samples
+
+  def on_epoch_end(self, epoch, logs=None):
+    if logs is not None:
+      scores = score_flow(self._flow, self._temperature, self._num_samples)
+      logs.update({f'sample_{name}': value for name, value in scores.items()})

@@ -8,11 +8,13 @@ import tf_keras
 
 from tfp_glow.flows import MultiScaleFlow, flow_distribution
 
-__all__ = ['GRID_TEMPERATURES', 'SampleGrid', 'class_rows', 'image_grid',
+__all__ = ['GRID_TEMPERATURES', 'SAMPLE_TEMPERATURE', 'SampleGrid', 'class_rows', 'image_grid',
            'sample_pixels', 'to_pixels', 'write_png']
 
 # Temperatures of the rows of the epoch grids, hottest first.
 GRID_TEMPERATURES = (1.0, 0.85, 0.7)
+# The temperature `sample` draws and `evaluate` scores at by default.
+SAMPLE_TEMPERATURE = 0.7
 
 
 def to_pixels(images: tf.Tensor, num_bins: int = 256) -> tf.Tensor:
