@@ -360,6 +360,10 @@ def test_the_main_job_trains_offline_on_real_mnist_digits(tmp_path, capsys):
              '--batch-size', '500', '--levels', '1', '--steps-per-level', '1',
              '--hidden-channels', '4']
   assert cli.main([*command, '--epochs', '1']) == 0
+  said = capsys.readouterr().out
+  assert "preset glow_mnist_cpu, the CPU's recipe" in said   # No GPU here.
+  assert re.search(r'^epoch 1 took .*; at that pace the 0 epochs left take '
+                   r'about 0 s\.$', said, re.M)
   (row,) = runs.history(out)
   assert np.isfinite(float(row['val_bits_per_dim']))
   # Digits: each epoch's samples scored by the digit classifier.

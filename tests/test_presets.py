@@ -52,6 +52,27 @@ def test_flags_override_the_preset_which_overrides_the_defaults():
           flags.warmup_steps) == (2, 32, 8, 0)
 
 
+def test_a_glow_without_preset_trains_the_cpu_recipe_where_there_is_no_gpu():
+  assert not tf.config.list_physical_devices('GPU')   # As on CI.
+  train = ['train', '--dataset', 'mnist_5k', '--out', 'run']
+  args = cli._parse_args(train)
+  cpu = presets.PRESETS[presets.CPU_PRESET]
+  assert args.preset == presets.CPU_PRESET
+  assert (args.levels, args.steps_per_level, args.hidden_channels) == (
+      cpu.levels, cpu.steps_per_level, cpu.hidden_channels)
+  assert cpu.steps_per_level * cpu.hidden_channels < (
+      presets.PRESETS['glow_mnist'].steps_per_level
+      * presets.PRESETS['glow_mnist'].hidden_channels)
+  assert cli._parse_args([*train, '--model', 'glow_conditional']).preset == (
+      presets.CPU_PRESET)
+  # Other families keep their registry sizes; a flag or preset given wins.
+  assert cli._parse_args([*train, '--model', 'realnvp']).preset is None
+  narrow = cli._parse_args([*train, '--hidden-channels', '16'])
+  assert narrow.hidden_channels == 16
+  paper = cli._parse_args([*train, '--preset', 'glow_mnist'])
+  assert (paper.levels, paper.steps_per_level) == (2, 16)
+
+
 @pytest.fixture(scope='module')
 def cifar10_run(tmp_path_factory):
   """The small CIFAR-10 recipe trained 2 epochs on 32 mock CIFAR-10 images."""

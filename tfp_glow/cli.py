@@ -17,6 +17,7 @@ from tfp_glow.classifier import classify
 from tfp_glow.dequantization import bin_centres
 from tfp_glow.export import export_saved_model
 from tfp_glow.flows import Glow
+from tfp_glow.progress import TimeLeft
 from tfp_glow.samples import (
     SAMPLE_TEMPERATURE,
     SampleGrid,
@@ -66,10 +67,21 @@ def main(argv=None) -> int:
 
 
 def _parse_args(argv) -> argparse.Namespace:
-  """The arguments, with a `--preset`'s values as `train`'s defaults."""
+  """The arguments, with a `--preset`'s values as `train`'s defaults.
+
+  Without `--preset`, a Glow trains `presets.CPU_PRESET` where TensorFlow
+  finds no GPU (the registry's defaults, the paper-sized MNIST Glow, take
+  hours on a CPU).
+  """
   args = _parser().parse_args(argv)
+  if args.command == 'train' and not args.preset and (
+      registry.MODELS[args.model].flow is Glow
+      and not tf.config.list_physical_devices('GPU')):
+    args.preset = presets.CPU_PRESET
   if getattr(args, 'preset', None):
-    args = _parser(presets.PRESETS[args.preset]).parse_args(argv)
+    preset = args.preset
+    args = _parser(presets.PRESETS[preset]).parse_args(argv)
+    args.preset = preset
   return args
 
 
@@ -227,8 +239,8 @@ def run_train(args) -> FlowModel | None:
       *([evaluation.SampleQuality(model.flow, SAMPLE_TEMPERATURE)]
         if chief and _digits(args.dataset, images.image_shape) else []),
       tf_keras.callbacks.TensorBoard(os.path.join(args.out, 'logs')),
-      *([SampleGrid(model.flow, os.path.join(args.out, 'samples'))]
-        if chief else []),
+      *([SampleGrid(model.flow, os.path.join(args.out, 'samples')),
+         TimeLeft(args.epochs)] if chief else []),
       # Kept after the last epoch, so that a larger --epochs continues.
       tf_keras.callbacks.BackupAndRestore(os.path.join(args.out, 'backup'),
                                           delete_checkpoint=False),
@@ -304,7 +316,10 @@ def _plan(args, flow_config: dict, images: data_lib.ImageData,
             else 'the CPU (TensorFlow found no GPU)')
   source = args.dataset or args.data
   samples = os.path.join(args.out, 'samples', 'epoch_NNN.png')
-  first = (f'tfp_glow train: {args.model} ({sizes}) on {source} '
+  recipe = f'; preset {args.preset}' if args.preset else ''
+  if args.preset == presets.CPU_PRESET:
+    recipe += ", the CPU's recipe (--preset glow_mnist: 2 x 16, width 256)"
+  first = (f'tfp_glow train: {args.model} ({sizes}{recipe}) on {source} '
            f'({_shape(images.image_shape)} images), epochs {done + 1}-'
            f'{args.epochs} of batch {args.batch_size}, on {device}.')
   second = (f'  samples after every epoch: {samples}; TensorBoard: '
