@@ -12,7 +12,10 @@ model: test bits/dim at the step count every run reached (equal steps) and at
 the end of the budget (equal wall-clock), as the mean over seeds and each
 seed's figure,
 the reconstruction error max|forward(inverse(x)) - x| of the trained flow on
-the test images and the time to sample 64 images.
+the test images and the time to sample 64 images. With `--score-every S`, every
+S seconds of training (clock stopped) 500 samples at each of
+`--temperatures` are scored by `tfp_glow.evaluation` (recognised, classes,
+Frechet distance to the test digits).
 
 tfp_glow's flows train with the bijector kwarg `training=True` (batch
 statistics in `realnvp_batch_norm`'s BatchNorms, nothing for the others) and are
@@ -24,6 +27,7 @@ scored without it (moving averages).
       --seconds 300
   python benchmarks/quality.py --models realnvp,realnvp_batch_norm   # batch norm
   python benchmarks/quality.py --models glow,glow_sigmoid     # coupling scale
+  python benchmarks/quality.py --seconds 600 --eval-every 100 --score-every 300
 """
 
 import argparse
@@ -37,7 +41,7 @@ import tensorflow_probability as tfp
 import tf_keras
 
 import tfp_glow
-from tfp_glow import optimizers
+from tfp_glow import evaluation, optimizers
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 IMAGE_SHAPE = (28, 28, 1)
@@ -99,9 +103,17 @@ def run(name: str, args, train: np.ndarray, test: np.ndarray,
     return float(tf.reduce_mean(tfp_glow.bits_per_dim(log_prob(images),
                                                       IMAGE_SHAPE)))
 
+  def scores(temperature):
+    base = tfd.Sample(tfd.Normal(tf.constant(0., tf.float32), temperature),
+                      [int(np.prod(IMAGE_SHAPE))])
+    hot = (tfp_glow.flow_distribution(flow, temperature) if is_tfp_glow
+           else tfd.TransformedDistribution(base, flow))
+    samples = hot.sample(evaluation.NUM_SCORED_SAMPLES, seed=[0, 0])
+    return evaluation.sample_scores(tfp_glow.samples.to_pixels(samples))
+
   step(next(batches))   # traced outside the budget
   curve, steps, elapsed = [(1, 0., test_bits())], 1, 0.
-  nonfinite = 0
+  nonfinite, scored = 0, []
   while elapsed < args.seconds and steps < args.max_steps:
     start = time.perf_counter()
     for _ in range(args.eval_every):
@@ -109,6 +121,11 @@ def run(name: str, args, train: np.ndarray, test: np.ndarray,
     elapsed += time.perf_counter() - start
     steps += args.eval_every
     curve.append((steps, elapsed, test_bits()))
+    if args.score_every and (elapsed >= args.score_every * (len(scored) + 1)
+                             or not elapsed < args.seconds):
+      scored.append((steps, elapsed, curve[-1][2],
+                     {t: scores(t) for t in args.temperatures}))
+      print(score_line(name, *scored[-1]), flush=True)
 
   # tf.identity: the bijector cache must not answer the round trip.
   latents = tf.identity(flow.inverse(tf.identity(images)))
@@ -120,10 +137,17 @@ def run(name: str, args, train: np.ndarray, test: np.ndarray,
     start = time.perf_counter()
     sample().numpy()
     timings.append(time.perf_counter() - start)
-  return {'name': name, 'curve': curve, 'error': error,
+  return {'name': name, 'curve': curve, 'error': error, 'scored': scored,
           'nonfinite': nonfinite,
           'parameters': int(sum(np.prod(v.shape) for v in variables)),
           'sample_ms': 1000 * float(np.median(timings))}
+
+
+def score_line(name, steps, elapsed, bits, by_temperature) -> str:
+  return f'  {name} at {elapsed:.0f} s ({steps} steps, {bits:.3f} bits/dim): ' + (
+      '; '.join(f'T {t:g}: recognised {s.recognised:.3f}, classes '
+                f'{s.classes:.2f}, FD {s.frechet_distance:.1f}'
+                for t, s in by_temperature.items()))
 
 
 def bits_at_step(curve, steps: int) -> float:
@@ -140,6 +164,10 @@ def main():
   parser.add_argument('--steps', type=int, default=8, help='Glow K')
   parser.add_argument('--width', type=int, default=128,
                       help='Glow hidden channels (RealNVP: 1/2, simple: 1/4)')
+  parser.add_argument('--score-every', type=float, default=0., help=(
+      'seconds of training between sample scores (0: none)'))
+  parser.add_argument('--temperatures', default='0.7,1.0', type=lambda text: [
+      float(t) for t in text.split(',')], help='of the scored samples')
   parser.add_argument('--seeds', default='0',
                       help='comma-separated; every model trains once per seed')
   args = parser.parse_args()
