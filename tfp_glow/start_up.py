@@ -7,7 +7,10 @@ package's `__init__` starts holding (only when Python runs it with `-m`, and
 only without `--verbose` or a `TF_CPP_MIN_LOG_LEVEL` of the user's) and
 `__main__` releases once the devices are known. What was held is shown if
 the start fails: `release(show=True)`, or at exit if nothing released it.
-TensorFlow then logs its errors only (`TF_CPP_MIN_LOG_LEVEL=2`).
+TensorFlow's C++ logging then stays off (`TF_CPP_MIN_LOG_LEVEL=3`): on a
+CPU its "errors" are notes (oneDNN's fallback for boolean ops at the first
+step, say); a failure that matters raises a Python exception, which `main`
+reports.
 """
 
 import atexit
@@ -29,7 +32,7 @@ def wanted(argv: list[str]) -> bool:
 def hold() -> None:
   """Sends the process's stderr (fd 2) to a temporary file from now on."""
   global _held
-  os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'
+  os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'
   sys.stderr.flush()
   held = tempfile.TemporaryFile()  # noqa: SIM115 (open until release)
   _held = (os.dup(2), held)
