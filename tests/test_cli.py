@@ -362,8 +362,6 @@ def test_the_main_job_trains_offline_on_real_mnist_digits(tmp_path, capsys):
   assert cli.main([*command, '--epochs', '1']) == 0
   said = capsys.readouterr().out
   assert "preset glow_mnist_cpu, the CPU's recipe" in said   # No GPU here.
-  assert re.search(r'^epoch 1 took .*; at that pace the 0 epochs left take '
-                   r'about 0 s\.$', said, re.M)
   (row,) = runs.history(out)
   assert np.isfinite(float(row['val_bits_per_dim']))
   # Digits: each epoch's samples scored by the digit classifier.
@@ -383,22 +381,27 @@ def test_the_main_job_trains_offline_on_real_mnist_digits(tmp_path, capsys):
       'pass a larger --epochs to train on.')
   assert files(out) == before
 
-  assert cli.main([*command, '--epochs', '2']) == 0
-  assert 'Epoch 2/2' in capsys.readouterr().out
+  assert cli.main([*command, '--epochs', '3']) == 0
+  said = capsys.readouterr().out
+  assert 'Epoch 3/3' in said
+  # The resumed run's second epoch (epoch 3) gives its pace.
+  assert re.search(r'^epoch 3 took .*; at that pace the 0 epochs left take '
+                   r'about 0 s\.$', said, re.M)
   rows = runs.history(out)
-  assert [row['epoch'] for row in rows] == ['0', '1']
-  # Epoch 2 trained on from epoch 1's weights and optimizer: 9 + 9 steps.
+  assert [row['epoch'] for row in rows] == ['0', '1', '2']
+  # Epochs 2 and 3 trained on from epoch 1's weights and optimizer: 3 x 9
+  # steps.
   backup = tf.train.latest_checkpoint(os.path.join(out, runs.BACKUP))
   assert tf.train.load_variable(
-      backup, 'model/optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE') == 18
+      backup, 'model/optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE') == 27
 
   shutil.rmtree(os.path.join(out, 'backup'))
-  assert cli.main([*command, '--epochs', '3']) == 2
+  assert cli.main([*command, '--epochs', '4']) == 2
   assert capsys.readouterr().err.strip() == (
-      f'tfp_glow train: error: {out} holds 2 epochs in history.csv but no '
+      f'tfp_glow train: error: {out} holds 3 epochs in history.csv but no '
       'backup to continue from; pass --overwrite to train from scratch or '
       'choose another --out.')
-  assert len(runs.history(out)) == 2
+  assert len(runs.history(out)) == 3
 
   capsys.readouterr()
   assert cli.main(['evaluate', '--out', out, '--temperature', '1']) == 0

@@ -1,4 +1,4 @@
-"""The time a run has left, said once after its first epoch."""
+"""The time a run has left, said once after its second epoch."""
 
 import pytest
 
@@ -12,19 +12,20 @@ def test_durations_read_as_words(seconds, words):
 
 
 @pytest.mark.parametrize('first_epoch, said', [
-    (0, 'epoch 1 took 30 s; at that pace the 9 epochs left take about '
+    (0, 'epoch 2 took 30 s; at that pace the 8 epochs left take about '
         '4 minutes.'),
-    # A resumed run: from its own first epoch.
-    (6, 'epoch 7 took 30 s; at that pace the 3 epochs left take about '
-        '2 minutes.'),
+    # A resumed run: from its own second epoch.
+    (6, 'epoch 8 took 30 s; at that pace the 2 epochs left take about '
+        '60 s.'),
 ])
-def test_time_left_is_said_once_from_the_first_epochs_pace(
+def test_time_left_is_said_once_at_the_second_epochs_pace(
     first_epoch, said, monkeypatch):
-  clock = iter([100., 130., 1000., 2000.])
+  # Epochs of 70 s (tracing), 30 s and 10 s.
+  clock = iter([0., 70., 100., 130., 200., 210.])
   monkeypatch.setattr(progress.time, 'monotonic', lambda: next(clock))
   lines = []
   callback = progress.TimeLeft(10, print_fn=lines.append)
-  for epoch in range(first_epoch, first_epoch + 2):
+  for epoch in range(first_epoch, first_epoch + 3):
     callback.on_epoch_begin(epoch)
     callback.on_epoch_end(epoch)
   assert lines == [said]

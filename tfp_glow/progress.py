@@ -1,4 +1,4 @@
-"""How long a training run has left, said once, after its first epoch."""
+"""How long a training run has left, said once, after its second epoch."""
 
 import time
 
@@ -17,30 +17,31 @@ def duration(seconds: float) -> str:
 
 
 class TimeLeft(tf_keras.callbacks.Callback):
-  """Prints, after the first epoch a run trains, the pace and the time left.
+  """Prints, after the second epoch a run trains, the pace and the time left.
 
   ```none
-  time left = (epochs - epoch trained) * seconds of that first epoch
+  time left = (epochs - epochs trained) * seconds of that second epoch
   ```
 
-  The first epoch includes tracing, so the estimate errs long.
+  The first epoch includes tracing, which can double it on a CPU.
   """
 
-  def __init__(self, epochs: int, print_fn=print):
+  def __init__(self, epochs: int, print_fn=None):
     super().__init__()
     self._epochs = epochs
-    self._print = print_fn
+    # On its own line: Keras's progress bar ends the epoch's line after it.
+    self._print = print_fn or (lambda line: print(f'\n{line}', flush=True))
+    self._seen = 0
     self._start = None
 
   def on_epoch_begin(self, epoch, logs=None):
-    if self._start is None:
-      self._start = time.monotonic()
+    self._start = time.monotonic()
 
   def on_epoch_end(self, epoch, logs=None):
-    if self._start is not None and self._epochs:
+    self._seen += 1
+    if self._seen == 2:
       seconds = time.monotonic() - self._start
       left = self._epochs - epoch - 1
       self._print(f'epoch {epoch + 1} took {duration(seconds)}; at that pace '
                   f'the {left} epochs left take about '
                   f'{duration(left * seconds)}.')
-      self._epochs = 0   # Said once.
