@@ -177,6 +177,8 @@ def test_overwrite_replaces_only_with_consent(trained_run, digits_npz,
     (['evaluate'], 'new', r'run holds no run \(no config.json\)'),
     (['sample', '--output', '{tmp}/x.png', '--temperature', '0'], 'trained',
      '--temperature must be > 0'),
+    (['evaluate', '--temperature', '-1'], 'trained',
+     r'--temperature must be > 0, got -1\.0'),
     (['export', '--export-dir', '{tmp}/export', '--version', '0'], 'trained',
      '--version must be >= 1'),
 ])

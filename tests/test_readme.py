@@ -45,6 +45,18 @@ def test_the_readme_links_every_docs_page():
     assert f'](docs/{page.name})' in readme, page.name
 
 
+def test_the_readme_shows_committed_pictures():
+  readme = (ROOT / 'README.md').read_text()
+  pictures = re.findall(r'!\[[^]]*\]\(([^)]+)\)', readme)
+  assert pictures
+  for picture in pictures:
+    image = tf.io.decode_png(tf.io.read_file(str(ROOT / picture)))
+    assert image.shape[0] >= 28 and image.shape[1] >= 28, picture
+    # Samples, not a black page: some pixels lit, most dark (digits).
+    lit = np.mean(image.numpy() > 127)
+    assert 0.02 < lit < 0.5, (picture, lit)
+
+
 def test_the_readme_example_runs():
   namespace = run('samples = dist.sample(4)')
   assert namespace['bits'].shape == [8]
