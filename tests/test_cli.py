@@ -147,6 +147,21 @@ def test_overwrite_replaces_only_with_consent(trained_run, digits_npz,
   assert len(runs.history(out)) == 1
 
 
+def test_cosine_decay_brings_the_rate_to_zero_at_the_last_epoch(digits_npz,
+                                                                tmp_path):
+  args = cli._parse_args(['train', '--data', digits_npz, '--out',
+                          str(tmp_path / 'run'), '--epochs', '2', '--decay',
+                          'cosine', '--batch-size', '256', *SMALL_GLOW])
+  model = cli.run_train(args)
+  with open(tmp_path / 'run' / 'config.json') as file:
+    assert json.load(file)['training']['decay'] == 'cosine'
+  steps = int(model.optimizer.iterations)
+  assert steps == 2 * 6   # 1,500 training digits in batches of 256
+  # The last step's rate: 1e-3 (1 + cos(pi 11 / 12)) / 2.
+  assert float(model.optimizer.learning_rate) == pytest.approx(
+      1e-3 * (1 + np.cos(np.pi * 11 / 12)) / 2, rel=1e-4)
+
+
 @pytest.mark.parametrize('args, run, message', [
     (['train', '--dataset', 'mnsit'], 'new', "unknown dataset 'mnsit'"),
     (['train', '--data', '{tmp}/missing.npz'], 'new',
@@ -388,7 +403,7 @@ def test_the_main_job_trains_offline_on_real_mnist_digits(tmp_path, capsys):
   assert 'Epoch 3/3' in said
   # The resumed run's second epoch (epoch 3) gives its pace.
   assert re.search(r'^epoch 3 took .*; at that pace the 0 epochs left take '
-                   r'about 0 s\.$', said, re.M)
+                   r'about 0 s\.$', said, re.MULTILINE)
   rows = runs.history(out)
   assert [row['epoch'] for row in rows] == ['0', '1', '2']
   # Epochs 2 and 3 trained on from epoch 1's weights and optimizer: 3 x 9
@@ -409,4 +424,4 @@ def test_the_main_job_trains_offline_on_real_mnist_digits(tmp_path, capsys):
   assert cli.main(['evaluate', '--out', out, '--temperature', '1']) == 0
   assert re.search(r'500 samples at temperature 1, by the digit classifier: '
                    r'recognised [01]\.\d{3}, classes \d+\.\d\d, Frechet '
-                   r'distance \d+\.\d$', capsys.readouterr().out, re.M)
+                   r'distance \d+\.\d$', capsys.readouterr().out, re.MULTILINE)

@@ -44,7 +44,8 @@ def test_flags_override_the_preset_which_overrides_the_defaults():
   settings = {name: getattr(preset, name) for name in CIFAR10.CLI_SETTINGS}
   assert settings == {'levels': 3, 'steps_per_level': 32,
                       'hidden_channels': 512, 'batch_size': 512,
-                      'learning_rate': 1e-3, 'warmup_steps': 977}
+                      'learning_rate': 1e-3, 'warmup_steps': 977,
+                      'decay': 'none'}
   assert (plain.batch_size, plain.warmup_steps) == (64, 0)
   flags = cli._parse_args([*train, '--preset', 'glow_cifar10', '--levels',
                            '2', '--batch-size', '8', '--warmup-steps', '0'])

@@ -12,11 +12,11 @@ def test_durations_read_as_words(seconds, words):
 
 
 @pytest.mark.parametrize('first_epoch, said', [
-    (0, 'epoch 2 took 30 s; at that pace the 8 epochs left take about '
-        '4 minutes.'),
+    (0, ('epoch 2 took 30 s; at that pace the 8 epochs left take about '
+         '4 minutes.')),
     # A resumed run: from its own second epoch.
-    (6, 'epoch 8 took 30 s; at that pace the 2 epochs left take about '
-        '60 s.'),
+    (6, ('epoch 8 took 30 s; at that pace the 2 epochs left take about '
+         '60 s.')),
 ])
 def test_time_left_is_said_once_at_the_second_epochs_pace(
     first_epoch, said, monkeypatch):

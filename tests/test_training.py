@@ -224,6 +224,16 @@ def test_linear_warmup():
     tfp_glow.LinearWarmup(1e-3, 0)
 
 
+@pytest.mark.parametrize('warmup_steps, expected', [
+    (0, [1e-3, 0.5e-3, 0., 0., 0., 0.]),
+    (2, [0., 0.5e-3, 1e-3, 0.5e-3, 0., 0.]),
+])
+def test_cosine_decay_to_zero_after_the_warmup(warmup_steps, expected):
+  schedule = tfp_glow.optimizers.schedule(1e-3, warmup_steps, decay_steps=2)
+  np.testing.assert_allclose([float(schedule(step)) for step in range(6)],
+                             expected, atol=1e-9)
+
+
 def test_float_pixels_outside_the_unit_interval_stop_fit():
   model = tfp_glow.FlowModel(registry.build('glow'))
   model.compile(tf_keras.optimizers.SGD(0.))

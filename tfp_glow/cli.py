@@ -113,6 +113,9 @@ def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
   train.add_argument('--warmup-steps', type=int,
                      default=optimizers.DEFAULT_WARMUP_STEPS,
                      help='linear learning-rate warmup (0: none)')
+  train.add_argument('--decay', choices=['none', 'cosine'], default='none',
+                     help='cosine: the learning rate falls to 0 over --epochs '
+                     'after the warmup')
   train.add_argument('--clip-norm', type=float,
                      default=optimizers.DEFAULT_CLIP_NORM,
                      help='clip gradients to this global norm (0: no clipping)')
@@ -209,7 +212,7 @@ def run_train(args) -> FlowModel | None:
             'data': {'dataset': args.dataset, 'data': args.data},
             'training': {key: getattr(args, key) for key in (
                 'epochs', 'batch_size', 'learning_rate', 'warmup_steps',
-                'clip_norm', 'strategy', 'jit_compile', 'mixed_precision')}}
+                'decay', 'clip_norm', 'strategy', 'jit_compile', 'mixed_precision')}}
   runs.check_run_directory(args.out, config, args.overwrite)
   if args.overwrite and chief:
     runs.remove_run(args.out)
@@ -225,7 +228,8 @@ def run_train(args) -> FlowModel | None:
   with strategy.scope(), _global_policy(args.mixed_precision):
     model = runs.build_model(flow_config)
     model.compile(optimizers.adam(args.learning_rate, args.warmup_steps,
-                                  args.clip_norm or None),
+                                  args.clip_norm or None,
+                                  _decay_steps(args, images.train)),
                   jit_compile=args.jit_compile)
   # Every worker runs the checkpoint callbacks (saving reads synchronised
   # variables); Keras sends a non-chief worker's copies to a temporary
@@ -264,6 +268,16 @@ def run_train(args) -> FlowModel | None:
         f'{os.path.join(args.out, "backup")}.') from error
   print(f'best checkpoint: {runs.best_checkpoint(args.out)}')
   return model
+
+
+def _decay_steps(args, train: tf.data.Dataset) -> int:
+  """The steps of `--decay cosine`: all of --epochs' after the warmup."""
+  if args.decay == 'none':
+    return 0
+  steps_per_epoch = int(train.cardinality())
+  if steps_per_epoch < 1:
+    raise CommandError('--decay cosine needs a data set of known size.')
+  return max(args.epochs * steps_per_epoch - args.warmup_steps, 1)
 
 
 def _check_training_values(args) -> None:

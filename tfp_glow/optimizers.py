@@ -9,7 +9,7 @@ import tensorflow as tf
 import tf_keras
 
 __all__ = ['DEFAULT_CLIP_NORM', 'DEFAULT_LEARNING_RATE',
-           'DEFAULT_WARMUP_STEPS', 'LinearWarmup', 'adam']
+           'DEFAULT_WARMUP_STEPS', 'LinearWarmup', 'adam', 'schedule']
 
 DEFAULT_LEARNING_RATE = 1e-3
 DEFAULT_WARMUP_STEPS = 0
@@ -34,14 +34,35 @@ class LinearWarmup(tf_keras.optimizers.schedules.LearningRateSchedule):
             'warmup_steps': self.warmup_steps}
 
 
+def schedule(learning_rate: float, warmup_steps: int = 0, decay_steps: int = 0):
+  """The learning rate: constant, after a linear warmup of `warmup_steps`,
+  then (`decay_steps` > 0) decayed to 0 over `decay_steps` on a cosine:
+
+  ```none
+  lr(t) = lr * (1 + cos(pi * min(t, decay_steps) / decay_steps)) / 2
+  ```
+
+  with t counted from the end of the warmup. A float when constant.
+  """
+  if decay_steps:
+    return tf_keras.optimizers.schedules.CosineDecay(
+        0. if warmup_steps else learning_rate, decay_steps,
+        warmup_target=learning_rate if warmup_steps else None,
+        warmup_steps=warmup_steps)
+  if warmup_steps:
+    return LinearWarmup(learning_rate, warmup_steps)
+  return learning_rate
+
+
 def adam(learning_rate: float = DEFAULT_LEARNING_RATE,
          warmup_steps: int = DEFAULT_WARMUP_STEPS,
-         clip_norm: float | None = DEFAULT_CLIP_NORM
-         ) -> tf_keras.optimizers.Adam:
-  """Adam with a linear warmup (none for 0 steps) and global-norm clipping.
+         clip_norm: float | None = DEFAULT_CLIP_NORM,
+         decay_steps: int = 0) -> tf_keras.optimizers.Adam:
+  """Adam on `schedule(learning_rate, warmup_steps, decay_steps)` with
+  global-norm clipping (none for `None`).
 
   The defaults are the command line's, measured on real MNIST digits.
   """
-  if warmup_steps:
-    learning_rate = LinearWarmup(learning_rate, warmup_steps)
-  return tf_keras.optimizers.Adam(learning_rate, global_clipnorm=clip_norm)
+  return tf_keras.optimizers.Adam(
+      schedule(learning_rate, warmup_steps, decay_steps),
+      global_clipnorm=clip_norm)

@@ -36,6 +36,7 @@ class Preset:
     batch_size: global batch (over all replicas and workers).
     learning_rate: Adam's, after the warmup.
     warmup_steps: linear learning-rate warmup.
+    decay: 'cosine' decays the learning rate to 0 over the run's epochs.
     target_bits_per_dim: the published test bits/dim, if any.
   """
   description: str
@@ -46,11 +47,12 @@ class Preset:
   batch_size: int = 64
   learning_rate: float = optimizers.DEFAULT_LEARNING_RATE
   warmup_steps: int = optimizers.DEFAULT_WARMUP_STEPS
+  decay: str = 'none'
   target_bits_per_dim: float | None = None
 
   # The command line's `train` flags (argparse names) that a preset sets.
   CLI_SETTINGS = ('levels', 'steps_per_level', 'hidden_channels',
-                  'batch_size', 'learning_rate', 'warmup_steps')
+                  'batch_size', 'learning_rate', 'warmup_steps', 'decay')
 
   def flow(self, image_shape, seed: int | None = None, **sizes) -> Glow:
     """The preset's Glow for `image_shape`; `sizes` override `levels`,
