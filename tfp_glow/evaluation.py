@@ -379,6 +379,10 @@ class SampleQuality(tf_keras.callbacks.Callback):
     self._flow = flow
     self._temperature = temperature
     self._num_samples = num_samples
+    # Built here, outside `fit`'s strategy scope: there its variables would
+    # be distributed, and a multi-worker strategy would wait for the other
+    # workers, which run no such callback, to create them too.
+    digit_classifier()
 
   def on_epoch_end(self, epoch, logs=None):
     if logs is not None:
