@@ -2,6 +2,7 @@
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -11,9 +12,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
+from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
 import tfp_glow
 from tests import registry
+from tfp_glow.samples import to_pixels
+from tfp_glow.warmup import WARMUP_FILE
 
 # Its module fixtures train or export models: one xdist worker runs the file
 # (setup.cfg's --dist loadgroup), so they are built once.
@@ -319,3 +324,130 @@ def test_batch_norm_serves_its_moving_averages(tmp_path):
   np.testing.assert_allclose(served, dist.log_prob(images), rtol=TOLERANCE)
   assert not np.allclose(served, dist.log_prob(
       tf.identity(images), bijector_kwargs={'training': True}), rtol=1e-2)
+
+
+# TF Serving's protocol: PredictRequest -> signature -> PredictResponse.
+
+
+def signature_defs(export_path):
+  """The SignatureDefs TF Serving reads from the export's saved_model.pb."""
+  saved_model = saved_model_pb2.SavedModel.FromString(
+      pathlib.Path(export_path, 'saved_model.pb').read_bytes())
+  return saved_model.meta_graphs[0].signature_def
+
+
+def predict(export_path, request):
+  """What TF Serving's Predict does with `request`: check its inputs against
+  the signature def, turn the TensorProtos into tensors (tf.make_ndarray),
+  run the signature, and answer the outputs as TensorProtos."""
+  name = request.model_spec.signature_name or 'serving_default'
+  signature = signature_defs(export_path)[name]
+  assert set(request.inputs) == set(signature.inputs)
+  for key, proto in request.inputs.items():
+    assert proto.dtype == signature.inputs[key].dtype, key
+  outputs = tf.saved_model.load(export_path).signatures[name](
+      **{key: tf.constant(tf.make_ndarray(proto))
+         for key, proto in request.inputs.items()})
+  response = predict_pb2.PredictResponse(model_spec=request.model_spec)
+  for key, value in outputs.items():
+    response.outputs[key].CopyFrom(tf.make_tensor_proto(value.numpy()))
+  assert set(response.outputs) == set(signature.outputs)
+  return {key: tf.make_ndarray(proto) for key, proto in response.outputs.items()}
+
+
+def in_process(model, name, inputs):
+  """The outputs `name` should answer for `inputs`, from the model itself."""
+  flow = model.flow
+  if name == 'decode':
+    return {'images': to_pixels(flow.decode(inputs['latents']))}
+  if name == 'sample':
+    noise = tf.random.stateless_normal(
+        [int(inputs['num_samples']), sum(flow.level_sizes)], inputs['seed'])
+    continuous = flow.decode(float(inputs['temperature']) * noise)
+    return {'images': to_pixels(continuous),
+            'continuous': continuous}
+  images = (tf.constant(inputs['images'], tf.float32) + 0.5) / 256
+  if name == 'encode':
+    return {'latents': flow.encode(images)}
+  log_prob = model.distribution.log_prob(images)
+  return {'log_prob': log_prob,
+          'bits_per_dim': tfp_glow.bits_per_dim(log_prob, [8, 8, 1])}
+
+
+def assert_answers_like_the_model(export_path, model, request):
+  inputs = {key: tf.make_ndarray(proto) for key, proto in request.inputs.items()}
+  name = request.model_spec.signature_name
+  served = predict(export_path, request)
+  expected = in_process(model, name, inputs)
+  assert served.keys() == expected.keys()
+  for key, value in expected.items():
+    if served[key].dtype == np.uint8:
+      np.testing.assert_array_equal(served[key], value, err_msg=key)
+    else:
+      np.testing.assert_allclose(served[key], value, rtol=TOLERANCE,
+                                 atol=64 * TOLERANCE, err_msg=key)
+
+
+def test_warmup_requests_replay_as_the_model_answers(export_path, trained):
+  """TF Serving reads assets.extra/tf_serving_warmup_requests as a TFRecord
+  of PredictionLogs; each request answers what the model answers."""
+  path = os.path.join(export_path, WARMUP_FILE)
+  logs = [prediction_log_pb2.PredictionLog.FromString(record.numpy())
+          for record in tf.data.TFRecordDataset(path)]
+  requests = [log.predict_log.request for log in logs]
+  assert [r.model_spec.signature_name for r in requests] == list(
+      tfp_glow.export.SIGNATURES)
+  assert {r.model_spec.name for r in requests} == {'glow'}
+  for request in requests:
+    assert_answers_like_the_model(export_path, trained[0], request)
+
+
+def test_predict_requests_of_a_client_answer_as_the_model(export_path,
+                                                          trained):
+  """Requests built as a client builds them, from the signature defs' names
+  and dtypes, on real digits."""
+  model, pixels = trained
+  defs = signature_defs(export_path)
+  latents = model.flow.encode((pixels[:5].astype(np.float32) + 0.5) / 256)
+  values = {'images': pixels[:5], 'latents': latents.numpy(),
+            'num_samples': 3, 'temperature': 0.8, 'seed': [4, 2]}
+  for name in tfp_glow.export.SIGNATURES:
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = 'glow'
+    request.model_spec.signature_name = name
+    for key, tensor in defs[name].inputs.items():
+      request.inputs[key].CopyFrom(tf.make_tensor_proto(
+          values[key], dtype=tf.dtypes.as_dtype(tensor.dtype)))
+    assert_answers_like_the_model(export_path, model, request)
+
+
+def test_a_conditional_flow_warms_up_with_labels(tmp_path):
+  flow = registry.build('glow_conditional', width=4)
+  path = tfp_glow.export_saved_model(flow, str(tmp_path / 'flow'),
+                                     warmup_rows=3)
+  for record in tf.data.TFRecordDataset(
+      os.path.join(path, WARMUP_FILE)):
+    request = prediction_log_pb2.PredictionLog.FromString(
+        record.numpy()).predict_log.request
+    np.testing.assert_array_equal(
+        tf.make_ndarray(request.inputs['labels']), [0, 1, 2])
+    outputs = predict(path, request)
+    assert all(len(value) == 3 for value in outputs.values())
+
+
+def test_without_tensorflow_serving_api_the_export_warns_and_goes_on(
+    trained, tmp_path, monkeypatch):
+  for name in ('tensorflow_serving', 'tensorflow_serving.apis'):
+    monkeypatch.setitem(sys.modules, name, None)   # imports of it now fail
+  with pytest.warns(UserWarning, match=r'no warmup requests\. .*'
+                    r'pip install "tfp_glow\[serving\]"'):
+    path = tfp_glow.export_saved_model(trained[0], str(tmp_path / 'glow'))
+  assert not os.path.exists(os.path.join(path, 'assets.extra'))
+  assert tf.saved_model.load(path).signatures['serving_default'](
+      images=tf.constant(trained[1][:2]))['log_prob'].shape == [2]
+  path = tfp_glow.export_saved_model(trained[0], str(tmp_path / 'glow'),
+                                     warmup_rows=0)
+  assert not os.path.exists(os.path.join(path, 'assets.extra'))
+  with pytest.raises(ValueError, match='warmup_rows must be >= 0'):
+    tfp_glow.export_saved_model(trained[0], str(tmp_path / 'glow'),
+                                warmup_rows=-1)

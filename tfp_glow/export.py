@@ -2,12 +2,14 @@
 
 import os
 import re
+import warnings
 
 import tensorflow as tf
 
 from tfp_glow.dequantization import bin_centres, bits_per_dim
 from tfp_glow.flows import MultiScaleFlow, flow_distribution
 from tfp_glow.samples import to_pixels
+from tfp_glow.warmup import WARMUP_ROWS, example_inputs, write_warmup_requests
 
 __all__ = ['SIGNATURES', 'export_saved_model', 'serving_signatures']
 
@@ -100,8 +102,8 @@ def serving_signatures(flow: MultiScaleFlow, num_bins: int = 256) -> dict:
 
 
 def export_saved_model(model_or_flow, export_dir: str,
-                       version: int | None = None, num_bins: int = 256
-                       ) -> str:
+                       version: int | None = None, num_bins: int = 256,
+                       warmup_rows: int = WARMUP_ROWS) -> str:
   """Writes `export_dir/<version>/`, the SavedModel layout TF Serving watches.
 
   Signatures (dynamic batch; images are uint8 [batch, H, W, C]):
@@ -116,7 +118,11 @@ def export_saved_model(model_or_flow, export_dir: str,
 
   log_prob is the density of the bin centres, in nats on [0, 1]^D: the
   deterministic counterpart of the training loss's dequantization noise.
-  The graphs hold core TensorFlow ops only.
+  The graphs hold core TensorFlow ops only. With `tensorflow-serving-api`
+  installed (`pip install "tfp_glow[serving]"`), the version also holds
+  `assets.extra/tf_serving_warmup_requests`, one request of `warmup_rows`
+  rows per signature that TF Serving replays when it loads the version;
+  without it, a warning says so and the export goes on without the file.
 
   Args:
     model_or_flow: a `FlowModel` or a `MultiScaleFlow` (Glow, RealNVP, ...).
@@ -125,6 +131,8 @@ def export_saved_model(model_or_flow, export_dir: str,
       existing version. An existing version is never overwritten.
     num_bins: Python `int`, the number of pixel values.
       Default value: 256.
+    warmup_rows: Python `int`, the rows of each warmup request; 0 writes
+      none. Default value: `WARMUP_ROWS` (4).
 
   Returns:
     The path of the written version.
@@ -132,7 +140,7 @@ def export_saved_model(model_or_flow, export_dir: str,
   Raises:
     FileExistsError: if `version` already exists.
     TypeError: for something that is not a flow.
-    ValueError: for a version < 1.
+    ValueError: for a version < 1 or warmup_rows < 0.
   """
   flow = getattr(model_or_flow, 'flow', model_or_flow)
   if not isinstance(flow, MultiScaleFlow):
@@ -145,6 +153,8 @@ def export_saved_model(model_or_flow, export_dir: str,
     version = max(versions, default=0) + 1
   if version < 1:
     raise ValueError(f'version must be an integer >= 1, got {version}.')
+  if warmup_rows < 0:
+    raise ValueError(f'warmup_rows must be >= 0, got {warmup_rows}.')
   path = os.path.join(export_dir, str(version))
   if os.path.exists(path):
     raise FileExistsError(f'{path} exists; exports are never overwritten.')
@@ -154,4 +164,11 @@ def export_saved_model(model_or_flow, export_dir: str,
   root = tf.Module(name='tfp_glow_export')
   root.flow_variables = list(flow.variables)  # after tracing built them all
   tf.saved_model.save(root, path, signatures=signatures)
+  if warmup_rows:
+    model_name = os.path.basename(os.path.normpath(export_dir))
+    try:
+      write_warmup_requests(path, example_inputs(signatures, warmup_rows),
+                            model_name)
+    except ImportError as error:
+      warnings.warn(f'{path} has no warmup requests. {error}', stacklevel=2)
   return path
