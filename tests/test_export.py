@@ -337,14 +337,12 @@ def signature_defs(export_path):
 
 
 def predict(export_path, request):
-  """What TF Serving's Predict does with `request`: check its inputs against
-  the signature def, turn the TensorProtos into tensors (tf.make_ndarray),
-  run the signature, and answer the outputs as TensorProtos."""
+  """What TF Serving's Predict does with `request`: check its input names
+  against the signature def, turn the TensorProtos into tensors
+  (tf.make_ndarray), run the signature, answer the outputs as TensorProtos."""
   name = request.model_spec.signature_name or 'serving_default'
   signature = signature_defs(export_path)[name]
   assert set(request.inputs) == set(signature.inputs)
-  for key, proto in request.inputs.items():
-    assert proto.dtype == signature.inputs[key].dtype, key
   outputs = tf.saved_model.load(export_path).signatures[name](
       **{key: tf.constant(tf.make_ndarray(proto))
          for key, proto in request.inputs.items()})
@@ -419,6 +417,35 @@ def test_predict_requests_of_a_client_answer_as_the_model(export_path,
       request.inputs[key].CopyFrom(tf.make_tensor_proto(
           values[key], dtype=tf.dtypes.as_dtype(tensor.dtype)))
     assert_answers_like_the_model(export_path, model, request)
+
+
+def request_of(signature_name, **inputs):
+  request = predict_pb2.PredictRequest()
+  request.model_spec.signature_name = signature_name
+  for key, value in inputs.items():
+    request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+  return request
+
+
+@pytest.mark.parametrize('request_, message', [
+    (request_of('serving_default', images=np.zeros([2, 8, 8, 1], np.float32)),
+     'expected to be a uint8 tensor'),
+    (request_of('encode', images=np.zeros([2, 4, 4, 1], np.uint8)),
+     r'images \[2,4,4,1\] is not compatible with expected shape \[\?,8,8,1\]'),
+    (request_of('serving_default', images=np.zeros([0, 8, 8, 1], np.uint8)),
+     'images must hold at least one row'),
+    (request_of('decode', latents=np.zeros([0, 64], np.float32)),
+     'latents must hold at least one row'),
+    (request_of('sample', num_samples=np.int32(0), temperature=np.float32(1),
+                seed=np.int32([1, 2])), 'num_samples must be >= 1'),
+], ids=['float images', 'image size', 'no images', 'no latents', 'no samples'])
+def test_bad_requests_get_the_signatures_reason(export_path, request_,
+                                                message):
+  with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+    predict(export_path, request_)
+  served = predict(export_path, request_of(
+      'serving_default', images=np.zeros([1, 8, 8, 1], np.uint8)))
+  assert served['log_prob'].shape == (1,)
 
 
 def test_a_conditional_flow_warms_up_with_labels(tmp_path):

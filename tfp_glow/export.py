@@ -44,10 +44,16 @@ def serving_signatures(flow: MultiScaleFlow, num_bins: int = 256) -> dict:
                                  message=message)]):
       return {'labels': tf.identity(labels[0])}
 
+  def nonempty(rows, name: str):
+    """`rows` (a batch), checked to hold at least one row."""
+    with tf.control_dependencies([tf.debugging.assert_positive(
+        tf.shape(rows)[0], message=f'{name} must hold at least one row')]):
+      return tf.identity(rows)
+
   def continuous(images):
     # Loaded signatures do not check shapes themselves.
-    return bin_centres(tf.ensure_shape(images, images_spec.shape), num_bins,
-                       dtype)
+    images = nonempty(tf.ensure_shape(images, images_spec.shape), 'images')
+    return bin_centres(images, num_bins, dtype)
 
   @tf.function(input_signature=[images_spec, *label_specs])
   def log_prob(images, *labels):
@@ -66,6 +72,8 @@ def serving_signatures(flow: MultiScaleFlow, num_bins: int = 256) -> dict:
     checks = [
         tf.debugging.assert_positive(temperature,
                                      message='temperature must be > 0'),
+        tf.debugging.assert_positive(num_samples,
+                                     message='num_samples must be >= 1'),
         tf.debugging.Assert(tf.reduce_any(tf.size(seed) == [0, 2]), [
             'seed must hold 0 integers (a random draw) or 2, got', seed]),
     ]
@@ -90,7 +98,8 @@ def serving_signatures(flow: MultiScaleFlow, num_bins: int = 256) -> dict:
   @tf.function(input_signature=[
       tf.TensorSpec([None, latent_size], dtype, name='latents'), *label_specs])
   def decode(latents, *labels):
-    latents = tf.ensure_shape(latents, [None, latent_size])
+    latents = nonempty(tf.ensure_shape(latents, [None, latent_size]),
+                       'latents')
     return {'images': to_pixels(
         flow.decode(latents, **conditioning(labels, tf.shape(latents)[0])),
         num_bins)}
