@@ -73,15 +73,10 @@ _LOADER = textwrap.dedent('''
       results[name]['latents'] = latents
       results[name]['decoded'] = loaded.signatures['decode'](latents=latents)
     sample = loaded.signatures['sample']
-    results['sample'] = sample(num_samples=tf.constant(3),
-                               temperature=tf.constant(0.7),
-                               seed=tf.constant([1, 2]))
-    results['sample_again'] = sample(num_samples=tf.constant(3),
-                                     temperature=tf.constant(0.7),
-                                     seed=tf.constant([1, 2]))
-    results['sample_random'] = sample(num_samples=tf.constant(2),
-                                      temperature=tf.constant(1.),
-                                      seed=tf.zeros([0], tf.int32))
+    rows = {'temperature': tf.constant([0.7, 0.7, 1.]),
+            'seed': tf.constant([[1, 2], [1, 3], [1, 2]])}
+    results['sample'] = sample(**rows)
+    results['sample_again'] = sample(**rows)
 
     from tensorflow.core.protobuf import saved_model_pb2
     proto = saved_model_pb2.SavedModel()
@@ -157,7 +152,8 @@ def test_sample(served):
   assert np.asarray(sample['images']).shape == (3, 8, 8, 1)
   assert np.asarray(sample['continuous']).shape == (3, 8, 8, 1)
   assert sample == served['sample_again']            # the seed fixes it
-  assert np.asarray(served['sample_random']['images']).shape == (2, 8, 8, 1)
+  continuous = np.asarray(sample['continuous'])
+  assert not np.allclose(continuous[0], continuous[1])  # seeds differ
   pixels = np.asarray(sample['images'])
   assert pixels.min() >= 0 and pixels.max() <= 255
 
@@ -226,12 +222,28 @@ def test_sample_checks_its_arguments(export_path):
   sample = tf.saved_model.load(export_path).signatures['sample']
   with pytest.raises(tf.errors.InvalidArgumentError,
                      match='temperature must be > 0'):
-    sample(num_samples=tf.constant(1), temperature=tf.constant(0.),
-           seed=tf.constant([1, 2]))
+    sample(temperature=tf.constant([1., 0.]), seed=tf.constant([[1, 2]] * 2))
   with pytest.raises(tf.errors.InvalidArgumentError,
-                     match=r'seed must hold 0 integers \(a random draw\) or 2'):
-    sample(num_samples=tf.constant(1), temperature=tf.constant(1.),
-           seed=tf.constant([1, 2, 3]))
+                     match='seed must hold one pair of integers per temperature'):
+    sample(temperature=tf.constant([1.]), seed=tf.constant([[1, 2]] * 2))
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match=r'seed \[1,3\] is not compatible with expected '
+                     r'shape \[\?,2\]'):
+    sample(temperature=tf.constant([1.]), seed=tf.constant([[1, 2, 3]]))
+
+
+def test_merged_sample_requests_keep_each_requests_rows(export_path):
+  """TF Serving's batching concatenates requests along the rows: each
+  request's samples come back unchanged."""
+  sample = tf.saved_model.load(export_path).signatures['sample']
+  first = {'temperature': tf.constant([0.7, 1.]),
+           'seed': tf.constant([[1, 2], [3, 4]])}
+  second = {'temperature': tf.constant([0.5]), 'seed': tf.constant([[5, 6]])}
+  merged = sample(**{key: tf.concat([first[key], second[key]], 0)
+                     for key in first})
+  for key, value in merged.items():
+    np.testing.assert_array_equal(
+        value, tf.concat([sample(**first)[key], sample(**second)[key]], 0))
 
 
 def test_versions_are_never_overwritten(trained, tmp_path):
@@ -298,9 +310,8 @@ def test_a_conditional_flow_serves_with_labels(tmp_path):
                              atol=TOLERANCE)
   np.testing.assert_array_equal(
       signatures['decode'](latents=latents, labels=labels)['images'], pixels)
-  sample = signatures['sample'](num_samples=tf.constant(3),
-                                temperature=tf.constant(1.),
-                                seed=tf.constant([1, 2]), labels=labels)
+  sample = signatures['sample'](temperature=tf.ones([3]),
+                                seed=tf.constant([[1, 2]] * 3), labels=labels)
   assert sample['images'].shape == [3, 8, 8, 1]
   with pytest.raises(tf.errors.InvalidArgumentError,
                      match=r'one label in \[0, 10\) per image'):
@@ -359,9 +370,9 @@ def in_process(model, name, inputs):
   if name == 'decode':
     return {'images': to_pixels(flow.decode(inputs['latents']))}
   if name == 'sample':
-    noise = tf.random.stateless_normal(
-        [int(inputs['num_samples']), sum(flow.level_sizes)], inputs['seed'])
-    continuous = flow.decode(float(inputs['temperature']) * noise)
+    noise = tf.stack([tf.random.stateless_normal([sum(flow.level_sizes)], seed)
+                      for seed in inputs['seed']])
+    continuous = flow.decode(inputs['temperature'][:, None] * noise)
     return {'images': to_pixels(continuous),
             'continuous': continuous}
   images = (tf.constant(inputs['images'], tf.float32) + 0.5) / 256
@@ -408,7 +419,7 @@ def test_predict_requests_of_a_client_answer_as_the_model(export_path,
   defs = signature_defs(export_path)
   latents = model.flow.encode((pixels[:5].astype(np.float32) + 0.5) / 256)
   values = {'images': pixels[:5], 'latents': latents.numpy(),
-            'num_samples': 3, 'temperature': 0.8, 'seed': [4, 2]}
+            'temperature': [0.8, 0.6, 1.], 'seed': [[4, 2], [4, 3], [0, 0]]}
   for name in tfp_glow.export.SIGNATURES:
     request = predict_pb2.PredictRequest()
     request.model_spec.name = 'glow'
@@ -436,8 +447,9 @@ def request_of(signature_name, **inputs):
      'images must hold at least one row'),
     (request_of('decode', latents=np.zeros([0, 64], np.float32)),
      'latents must hold at least one row'),
-    (request_of('sample', num_samples=np.int32(0), temperature=np.float32(1),
-                seed=np.int32([1, 2])), 'num_samples must be >= 1'),
+    (request_of('sample', temperature=np.zeros([0], np.float32),
+                seed=np.zeros([0, 2], np.int32)),
+     'temperature must hold at least one row'),
 ], ids=['float images', 'image size', 'no images', 'no latents', 'no samples'])
 def test_bad_requests_get_the_signatures_reason(export_path, request_,
                                                 message):

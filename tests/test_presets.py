@@ -115,8 +115,7 @@ def test_a_32x32x3_export_round_trip(cifar10_run, tmp_path):
   decoded = loaded.signatures['decode'](latents=latents)['images']
   np.testing.assert_array_equal(decoded, pixels)
   sample = loaded.signatures['sample'](
-      num_samples=tf.constant(2), temperature=tf.constant(0.7),
-      seed=tf.constant([1, 2]))
+      temperature=tf.constant([0.7, 0.7]), seed=tf.constant([[1, 2], [1, 3]]))
   assert sample['images'].shape == [2, 32, 32, 3]
 
 

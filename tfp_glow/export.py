@@ -64,28 +64,28 @@ def serving_signatures(flow: MultiScaleFlow, num_bins: int = 256) -> dict:
             'bits_per_dim': bits_per_dim(log_p, flow.image_shape, num_bins)}
 
   @tf.function(input_signature=[
-      tf.TensorSpec([], tf.int32, name='num_samples'),
-      tf.TensorSpec([], tf.float32, name='temperature'),
-      tf.TensorSpec([None], tf.int32, name='seed'), *label_specs])
-  def sample(num_samples, temperature, seed, *labels):
-    """x = decode(T * eps), eps ~ N(0, I): random, or stateless from `seed`."""
-    checks = [
+      tf.TensorSpec([None], tf.float32, name='temperature'),
+      tf.TensorSpec([None, 2], tf.int32, name='seed'), *label_specs])
+  def sample(temperature, seed, *labels):
+    """Row i: x_i = decode(T_i * eps_i), eps_i ~ N(0, I) drawn from seed_i.
+
+    Every row depends on its own inputs alone, so TF Serving's batching may
+    merge requests along the rows.
+    """
+    temperature = nonempty(tf.ensure_shape(temperature, [None]),
+                           'temperature')
+    num_samples = tf.shape(temperature)[0]
+    with tf.control_dependencies([
         tf.debugging.assert_positive(temperature,
                                      message='temperature must be > 0'),
-        tf.debugging.assert_positive(num_samples,
-                                     message='num_samples must be >= 1'),
-        tf.debugging.Assert(tf.reduce_any(tf.size(seed) == [0, 2]), [
-            'seed must hold 0 integers (a random draw) or 2, got', seed]),
-    ]
-    shape = [num_samples, latent_size]
-    with tf.control_dependencies(checks):
-      # Lowered conds may check the untaken branch's seed shape: pad it.
-      padded = tf.pad(seed, [[0, 2 - tf.size(seed)]])
-    noise = tf.cond(
-        tf.size(seed) == 2,
-        lambda: tf.random.stateless_normal(shape, padded, dtype=dtype),
-        lambda: tf.random.normal(shape, dtype=dtype))
-    continuous = flow.decode(tf.cast(temperature, dtype) * noise,
+        tf.debugging.assert_equal(
+            tf.shape(seed)[0], num_samples,
+            message='seed must hold one pair of integers per temperature')]):
+      seed = tf.ensure_shape(seed, [None, 2])
+    noise = tf.map_fn(
+        lambda row: tf.random.stateless_normal([latent_size], row, dtype=dtype),
+        seed, fn_output_signature=dtype)
+    continuous = flow.decode(tf.cast(temperature, dtype)[:, None] * noise,
                              **conditioning(labels, num_samples))
     return {'images': to_pixels(continuous, num_bins),
             'continuous': continuous}
@@ -119,8 +119,8 @@ def export_saved_model(model_or_flow, export_dir: str,
 
   ```none
   serving_default  images -> log_prob, bits_per_dim   (x = (k + 1/2) / 256)
-  sample           num_samples, temperature, seed -> images, continuous
-                   (seed: [] for a random draw, or 2 ints for a fixed one)
+  sample           temperature, seed -> images, continuous
+                   (a row each: temperature [batch], seed [batch, 2])
   encode           images -> latents                   (every level, flat)
   decode           latents -> images
   ```

@@ -23,7 +23,7 @@ def example_inputs(signatures: dict, rows: int = WARMUP_ROWS) -> dict:
   """One request's inputs for each of the export's signatures.
 
   Images are mid-grey, latents zero, labels 0, 1, ..., and `sample` draws
-  `rows` samples at temperature 0.7 from the fixed seed [0, rows].
+  `rows` samples at temperature 0.7 from the seeds [0, 0], [0, 1], ....
 
   Args:
     signatures: `export.serving_signatures`' concrete functions by name.
@@ -43,16 +43,15 @@ def example_inputs(signatures: dict, rows: int = WARMUP_ROWS) -> dict:
 
 
 def _example(key: str, spec: tf.TensorSpec, rows: int) -> np.ndarray:
-  """A value of `spec` with `rows` rows (a scalar `num_samples` is rows)."""
+  """A value of `spec` with `rows` rows."""
   dtype = spec.dtype.as_numpy_dtype
-  fixed = {'num_samples': rows, 'temperature': WARMUP_TEMPERATURE,
-           'seed': [0, rows]}
-  if key in fixed:
-    return np.asarray(fixed[key], dtype)
+  index = np.arange(rows)
+  if key == 'seed':
+    return np.stack([np.zeros_like(index), index], axis=1).astype(dtype)
   if key == 'labels':
-    return np.arange(rows, dtype=dtype)
-  shape = [rows, *spec.shape[1:]]
-  return np.full(shape, 128 if key == 'images' else 0, dtype)
+    return index.astype(dtype)
+  fill = {'images': 128, 'temperature': WARMUP_TEMPERATURE}.get(key, 0)
+  return np.full([rows, *spec.shape[1:]], fill, dtype)
 
 
 def write_warmup_requests(version_path: str, inputs: dict,
