@@ -114,12 +114,18 @@ def test_conditional_run_reports_accuracy_and_samples_per_class(
   assert '--label must lie in [0, 10), got 10' in capsys.readouterr().err
 
 
+SERVING_LINE = ('TF Serving: --model_config_file={base}/models.config '
+                '--enable_batching '
+                '--batching_parameters_file={base}/batching_parameters.txt')
+
+
 def test_export_writes_new_versions(trained_run, tmp_path, capsys):
   base = str(tmp_path / 'models' / 'glow')
   assert cli.main(['export', '--out', trained_run, '--export-dir', base]) == 0
   assert cli.main(['export', '--out', trained_run, '--export-dir', base]) == 0
-  assert capsys.readouterr().out.splitlines()[-2:] == [
-      f'exported {base}/1', f'exported {base}/2']
+  assert capsys.readouterr().out.splitlines()[-4:] == [
+      f'exported {base}/1', SERVING_LINE.format(base=base),
+      f'exported {base}/2', SERVING_LINE.format(base=base)]
   assert cli.main(['export', '--out', trained_run, '--export-dir', base,
                    '--version', '1']) == 2
   assert capsys.readouterr().err.strip() == (

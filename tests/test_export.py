@@ -12,8 +12,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
+from google.protobuf import (
+    descriptor_pb2,
+    descriptor_pool,
+    message_factory,
+    text_format,
+    wrappers_pb2,
+)
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+from tensorflow_serving.config import model_server_config_pb2
 
 import tfp_glow
 from tests import registry
@@ -490,3 +498,51 @@ def test_without_tensorflow_serving_api_the_export_warns_and_goes_on(
   with pytest.raises(ValueError, match='warmup_rows must be >= 0'):
     tfp_glow.export_saved_model(trained[0], str(tmp_path / 'glow'),
                                 warmup_rows=-1)
+
+
+def batching_parameters_message():
+  """TF Serving's BatchingParameters (session_bundle_config.proto), which
+  tensorflow-serving-api does not ship: its fields, for text_format."""
+  file = descriptor_pb2.FileDescriptorProto(
+      name='batching_parameters_for_tests.proto',
+      package='tensorflow.serving', syntax='proto3',
+      dependency=['google/protobuf/wrappers.proto'])
+  message = file.message_type.add(name='BatchingParameters')
+  field = descriptor_pb2.FieldDescriptorProto
+  for number, (name, wrapper) in enumerate([
+      ('max_batch_size', 'Int64Value'), ('batch_timeout_micros', 'Int64Value'),
+      ('max_enqueued_batches', 'Int64Value'),
+      ('num_batch_threads', 'Int64Value'),
+      ('thread_pool_name', 'StringValue')], start=1):
+    message.field.add(name=name, number=number, type=field.TYPE_MESSAGE,
+                      type_name=f'.google.protobuf.{wrapper}',
+                      label=field.LABEL_OPTIONAL)
+  message.field.add(name='allowed_batch_sizes', number=6,
+                    type=field.TYPE_INT64, label=field.LABEL_REPEATED)
+  message.field.add(name='pad_variable_length_inputs', number=7,
+                    type=field.TYPE_BOOL, label=field.LABEL_OPTIONAL)
+  pool = descriptor_pool.DescriptorPool()
+  pool.AddSerializedFile(wrappers_pb2.DESCRIPTOR.serialized_pb)
+  pool.AddSerializedFile(file.SerializeToString())
+  return message_factory.GetMessageClass(
+      pool.FindMessageTypeByName('tensorflow.serving.BatchingParameters'))
+
+
+def test_export_writes_tf_servings_config_once(trained, tmp_path):
+  base = tmp_path / 'glow'
+  tfp_glow.export_saved_model(trained[0], str(base), warmup_rows=0)
+  config = text_format.Parse((base / 'models.config').read_text(),
+                             model_server_config_pb2.ModelServerConfig())
+  model, = config.model_config_list.config
+  assert (model.name, model.base_path, model.model_platform) == (
+      'glow', str(base), 'tensorflow')
+  batching = text_format.Parse((base / 'batching_parameters.txt').read_text(),
+                               batching_parameters_message()())
+  assert batching.max_batch_size.value >= 1
+  assert batching.num_batch_threads.value >= 1
+  # A user's edits stay: a second export writes a version, not the files.
+  (base / 'models.config').write_text('# edited\n')
+  tfp_glow.export_saved_model(trained[0], str(base), warmup_rows=0)
+  assert sorted(os.listdir(base)) == [
+      '1', '2', 'batching_parameters.txt', 'models.config']
+  assert (base / 'models.config').read_text() == '# edited\n'

@@ -26,6 +26,7 @@ from tfp_glow.samples import (
     sample_pixels,
     write_png,
 )
+from tfp_glow.serving_config import BATCHING_PARAMETERS_FILE, MODEL_CONFIG_FILE
 from tfp_glow.training import FlowModel
 
 STRATEGIES = {
@@ -413,6 +414,10 @@ def run_export(args) -> None:
     raise CommandError(f'--version must be >= 1, got {args.version}.')
   model = runs.restore_model(args.out, runs.read_config(args.out))
   print(f'exported {export_saved_model(model, args.export_dir, args.version)}')
+  config, batching = (os.path.join(args.export_dir, name) for name in (
+      MODEL_CONFIG_FILE, BATCHING_PARAMETERS_FILE))
+  print(f'TF Serving: --model_config_file={config} --enable_batching '
+        f'--batching_parameters_file={batching}')
 
 
 def _load_data(dataset, path, batch_size, seed=None,

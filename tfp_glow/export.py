@@ -9,6 +9,7 @@ import tensorflow as tf
 from tfp_glow.dequantization import bin_centres, bits_per_dim
 from tfp_glow.flows import MultiScaleFlow, flow_distribution
 from tfp_glow.samples import to_pixels
+from tfp_glow.serving_config import write_serving_config
 from tfp_glow.warmup import WARMUP_ROWS, example_inputs, write_warmup_requests
 
 __all__ = ['SIGNATURES', 'export_saved_model', 'serving_signatures']
@@ -132,6 +133,8 @@ def export_saved_model(model_or_flow, export_dir: str,
   `assets.extra/tf_serving_warmup_requests`, one request of `warmup_rows`
   rows per signature that TF Serving replays when it loads the version;
   without it, a warning says so and the export goes on without the file.
+  `export_dir` also gets TF Serving's `models.config` and
+  `batching_parameters.txt` (`tfp_glow.serving_config`) unless it has them.
 
   Args:
     model_or_flow: a `FlowModel` or a `MultiScaleFlow` (Glow, RealNVP, ...).
@@ -180,4 +183,5 @@ def export_saved_model(model_or_flow, export_dir: str,
                             model_name)
     except ImportError as error:
       warnings.warn(f'{path} has no warmup requests. {error}', stacklevel=2)
+  write_serving_config(export_dir)
   return path
