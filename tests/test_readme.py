@@ -192,6 +192,14 @@ def test_serving_examples_match_the_signatures(mnist_signatures):
   assert set(outputs) == {'images', 'continuous'}
   assert outputs['images'].shape == (2, 28, 28, 1)
 
+  for request, output, shape in [('encoding', 'latents', (784,)),
+                                 ('decoding', 'images', (28, 28, 1))]:
+    rows = namespace[request]['instances']   # REST row format
+    outputs = call(mnist_signatures[namespace[request]['signature_name']],
+                   {name: [row[name] for row in rows] for name in rows[0]})
+    assert {name: value.shape for name, value in outputs.items()} == {
+        output: (len(rows), *shape)}
+
   grpc = re.search(r'```py\n(.*?)```', README, re.DOTALL).group(1)
   signature = mnist_signatures[
       re.search(r"signature_name = '(\w+)'", grpc).group(1)]
