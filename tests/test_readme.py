@@ -72,7 +72,7 @@ def test_bijector_example_runs():
 
 
 def test_keras3_example_trains_the_flow():
-  namespace = run('import keras')
+  namespace = run('import keras                                # Keras 3')
   assert namespace['optimizer'].iterations.numpy() == 5
   # Every coupling network's zero-initialised last layer has been trained.
   networks = [m for m in namespace['flow'].submodules
@@ -207,6 +207,18 @@ def test_serving_examples_match_the_signatures(mnist_signatures):
           == set(signature.structured_input_signature[1]))
   read = set(re.findall(r"response\.outputs\['(\w+)'\]", grpc))
   assert read and read <= set(signature.structured_outputs)
+
+
+def test_keras3_serving_example_builds_a_trainable_model(tmp_path):
+  flow = tfp_glow.Glow((28, 28, 1), num_levels=2, num_steps_per_level=1,
+                       hidden_channels=4, seed=0)
+  namespace = {'export_path': tfp_glow.export_saved_model(
+      flow, str(tmp_path / 'glow'), warmup_rows=0)}
+  exec(example('TFSMLayer'), namespace)  # noqa: S102 - our own docs.
+  model = namespace['flow_in_keras3']
+  assert len(model.trainable_weights) == len(flow.trainable_variables)
+  assert model.predict(np.zeros([2, 28, 28, 1], np.uint8),
+                       verbose=0).shape == (2,)
 
 
 def test_ci_runs_the_readme_test_command():
