@@ -97,6 +97,8 @@ def test_mnist_5k_is_real_mnist_with_a_fixed_split():
   assert train.dtype == test.dtype == np.uint8
   np.testing.assert_array_equal(np.bincount(train_labels), [450] * 10)
   np.testing.assert_array_equal(np.bincount(test_labels), [50] * 10)
+  # The test digits take the classes in turn: any first batch shows them all.
+  np.testing.assert_array_equal(test_labels, np.tile(np.arange(10), 50))
   # Real digits: mostly black, strokes near 255, centred.
   assert 0.7 < np.mean(train == 0) < 0.9 and train.max() == 255
   assert np.mean(train[:, :4] > 0) < 0.02

