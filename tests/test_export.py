@@ -2,7 +2,6 @@
 
 import json
 import os
-import pathlib
 import subprocess
 import sys
 import textwrap
@@ -19,12 +18,12 @@ from google.protobuf import (
     text_format,
     wrappers_pb2,
 )
-from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
 import tfp_glow
 from tests import registry
+from tests.serving import predict, signature_defs
 from tfp_glow.samples import to_pixels
 from tfp_glow.warmup import WARMUP_FILE
 
@@ -86,8 +85,7 @@ _LOADER = textwrap.dedent('''
     results['sample'] = sample(**rows)
     results['sample_again'] = sample(**rows)
 
-    from tensorflow.core.protobuf import saved_model_pb2
-    proto = saved_model_pb2.SavedModel()
+        proto = saved_model_pb2.SavedModel()
     with open(export + '/saved_model.pb', 'rb') as file:
       proto.ParseFromString(file.read())
     graph = proto.meta_graphs[0].graph_def
@@ -346,30 +344,6 @@ def test_batch_norm_serves_its_moving_averages(tmp_path):
 
 
 # TF Serving's protocol: PredictRequest -> signature -> PredictResponse.
-
-
-def signature_defs(export_path):
-  """The SignatureDefs TF Serving reads from the export's saved_model.pb."""
-  saved_model = saved_model_pb2.SavedModel.FromString(
-      pathlib.Path(export_path, 'saved_model.pb').read_bytes())
-  return saved_model.meta_graphs[0].signature_def
-
-
-def predict(export_path, request):
-  """What TF Serving's Predict does with `request`: check its input names
-  against the signature def, turn the TensorProtos into tensors
-  (tf.make_ndarray), run the signature, answer the outputs as TensorProtos."""
-  name = request.model_spec.signature_name or 'serving_default'
-  signature = signature_defs(export_path)[name]
-  assert set(request.inputs) == set(signature.inputs)
-  outputs = tf.saved_model.load(export_path).signatures[name](
-      **{key: tf.constant(tf.make_ndarray(proto))
-         for key, proto in request.inputs.items()})
-  response = predict_pb2.PredictResponse(model_spec=request.model_spec)
-  for key, value in outputs.items():
-    response.outputs[key].CopyFrom(tf.make_tensor_proto(value.numpy()))
-  assert set(response.outputs) == set(signature.outputs)
-  return {key: tf.make_ndarray(proto) for key, proto in response.outputs.items()}
 
 
 def in_process(model, name, inputs):
