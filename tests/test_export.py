@@ -85,7 +85,8 @@ _LOADER = textwrap.dedent('''
     results['sample'] = sample(**rows)
     results['sample_again'] = sample(**rows)
 
-        proto = saved_model_pb2.SavedModel()
+    from tensorflow.core.protobuf import saved_model_pb2
+    proto = saved_model_pb2.SavedModel()
     with open(export + '/saved_model.pb', 'rb') as file:
       proto.ParseFromString(file.read())
     graph = proto.meta_graphs[0].graph_def
