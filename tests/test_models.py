@@ -13,6 +13,7 @@ tfd = tfp.distributions
 
 
 models = pytest.mark.parametrize('name', sorted(registry.MODELS))
+image_models = pytest.mark.parametrize('name', registry.IMAGES)
 
 
 def latents(flow, batch=2, dtype=tf.float64):
@@ -23,10 +24,10 @@ def latents(flow, batch=2, dtype=tf.float64):
 @models
 def test_model_invariants(name):
   flow = registry.build(name, dtype=tf.float64)
-  images = tf.random.stateless_uniform([2, 8, 8, 1], [5, 6], dtype=tf.float64)
+  data = registry.data(name, [2], seed=5, dtype=tf.float64)
   # Adam at 0.05 makes RealNVP's logits reach 1e2 in 3 steps on 2 images,
   # where the sigmoid saturates; 0.005 still moves every layer.
-  check_bijector(flow, latents(flow), atol=1e-7, data=images,
+  check_bijector(flow, latents(flow), atol=1e-7, data=data,
                  learning_rate=0.005,
                  kwargs=registry.bijector_kwargs(name, [2]))
 
@@ -35,15 +36,17 @@ def test_model_invariants(name):
 def test_log_prob_sample_encode_and_decode_shapes(name):
   flow = registry.build(name)
   dist = tfp_glow.flow_distribution(flow)
-  images = tf.random.uniform([3, 8, 8, 1])
+  shape = list(registry.event_shape(name))
+  data = registry.data(name, [3])
   kwargs = registry.bijector_kwargs(name, [3])
-  assert sum(flow.level_sizes) == 64
-  assert dist.event_shape == [8, 8, 1]
-  assert dist.log_prob(images, bijector_kwargs=kwargs).shape == [3]
+  size = int(np.prod(shape))
+  assert sum(flow.level_sizes) == size
+  assert dist.event_shape == shape
+  assert dist.log_prob(data, bijector_kwargs=kwargs).shape == [3]
   assert dist.sample([2, 3], seed=1, bijector_kwargs=kwargs).shape == [
-      2, 3, 8, 8, 1]
-  assert flow.encode(images, **kwargs).shape == [3, 64]
-  assert flow.decode(tf.zeros([3, 64]), **kwargs).shape == [3, 8, 8, 1]
+      2, 3, *shape]
+  assert flow.encode(data, **kwargs).shape == [3, size]
+  assert flow.decode(tf.zeros([3, size]), **kwargs).shape == [3, *shape]
 
 
 def test_glow_shapes_and_level_sizes():
@@ -89,7 +92,7 @@ def test_every_glow_variable_gets_a_gradient_of_log_prob():
 def test_checkpoint_restores_identical_log_prob(name, tmp_path):
   flow = registry.build(name)
   dist = tfp_glow.flow_distribution(flow)
-  images = tf.random.stateless_uniform([4, 8, 8, 1], [0, 2])
+  images = registry.data(name, [4], seed=2)
   kwargs = {'bijector_kwargs': registry.bijector_kwargs(name, [4])}
   with tfp_glow.data_dependent_init():
     dist.log_prob(images, **kwargs)
@@ -139,13 +142,22 @@ def test_temperature_scales_the_base_per_level():
      r'alpha must lie in \(0, 0.5\)'),
     (tfp_glow.SimpleFlow, {'image_shape': (6, 6, 1), 'multi_scale': True},
      r'squeezes H and W by 4.*\(6, 6, 1\)'),
+    (tfp_glow.VectorRealNVP, {'num_dims': 1}, 'at least 2 entries'),
+    (tfp_glow.VectorRealNVP, {'num_dims': 2, 'num_couplings': 0},
+     'num_couplings >= 1'),
+    (tfp_glow.VectorRealNVP, {'num_dims': 3, 'mask': 'halves'},
+     'even channel count'),
+    (tfp_glow.VectorRealNVP, {'num_dims': 2, 'mask': 'stripes'},
+     "mask must be one of.*'stripes'"),
+    (tfp_glow.VectorRealNVP, {'num_dims': 3, 'mask': [1, 0]},
+     'binary mask needs 3 entries'),
 ])
 def test_bad_model_arguments(model, kwargs, match):
   with pytest.raises(ValueError, match=match):
     model(**kwargs)
 
 
-@models
+@image_models
 @pytest.mark.parametrize('shape', [(1, 7, 8, 1), (1, 8, 8, 3), (8, 8)])
 def test_wrong_image_shape_is_named(name, shape):
   dist = tfp_glow.flow_distribution(registry.build(name))
@@ -159,8 +171,9 @@ def test_unknown_batch_size_keeps_the_static_image_shape(name):
   flow = registry.build(name)
   dist = tfp_glow.flow_distribution(flow)
   kwargs = registry.bijector_kwargs(name)  # Labels broadcast to any batch.
+  shape = list(registry.event_shape(name))
 
-  @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 1])])
+  @tf.function(input_signature=[tf.TensorSpec([None, *shape])])
   def trace(images):
     latents = flow.encode(images, **kwargs)
     return (dist.log_prob(images, bijector_kwargs=kwargs), latents,
@@ -170,11 +183,18 @@ def test_unknown_batch_size_keeps_the_static_image_shape(name):
   log_prob, latents, decoded, samples = (
       trace.get_concrete_function().structured_outputs)
   assert log_prob.shape.as_list() == [None]
-  assert latents.shape.as_list() == [None, 64]
-  assert decoded.shape.as_list() == samples.shape.as_list() == [None, 8, 8, 1]
+  assert latents.shape.as_list() == [None, sum(flow.level_sizes)]
+  assert decoded.shape.as_list() == samples.shape.as_list() == [None, *shape]
 
 
-@models
+@pytest.mark.parametrize('shape', [(2, 3), (5,)])
+def test_wrong_vector_length_is_named(shape):
+  dist = tfp_glow.flow_distribution(registry.build('realnvp_vector'))
+  with pytest.raises(ValueError, match=r'built for 4 entries, got [35] entries'):
+    dist.log_prob(tf.zeros(shape))
+
+
+@image_models
 def test_nan_pixels_are_rejected(name):
   dist = tfp_glow.flow_distribution(registry.build(name))
   images = tf.tensor_scatter_nd_update(
@@ -184,7 +204,7 @@ def test_nan_pixels_are_rejected(name):
                   bijector_kwargs=registry.bijector_kwargs(name, [2]))
 
 
-@models
+@image_models
 def test_pixels_outside_the_unit_interval_fail_under_validate_args(name):
   dist = tfp_glow.flow_distribution(registry.build(name, validate_args=True))
   kwargs = registry.bijector_kwargs(name, [1])

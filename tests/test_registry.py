@@ -1,4 +1,5 @@
-"""The command line takes every model of `tfp_glow.registry` from its entry."""
+"""The command line takes every image model of `tfp_glow.registry` from its
+entry."""
 
 import pytest
 
@@ -12,7 +13,7 @@ def train_args(name: str, *extra: str):
                           '--out', 'run', *extra])
 
 
-@pytest.mark.parametrize('name', sorted(registry.MODELS))
+@pytest.mark.parametrize('name', sorted(registry.IMAGE_MODELS))
 def test_every_model_builds_from_its_command_line_config(name):
   """What `train --model NAME` records in config.json builds the entry's
   flow with its variant's arguments, and restores from the same config."""
@@ -31,7 +32,7 @@ def test_every_model_builds_from_its_command_line_config(name):
 
 
 @pytest.mark.parametrize('name, flag', [
-    (name, flag) for name, model in sorted(registry.MODELS.items())
+    (name, flag) for name, model in sorted(registry.IMAGE_MODELS.items())
     for flag in cli.SIZE_FLAGS if flag not in model.flags])
 def test_a_size_flag_the_model_does_not_take_is_refused(name, flag, capsys):
   dashed = f'--{flag.replace("_", "-")}'

@@ -24,10 +24,9 @@ tfb, tfd = tfp.bijectors, tfp.distributions
 models = pytest.mark.parametrize('name', sorted(registry.MODELS))
 
 
-def images(batch=4, seed=0, dtype=tf.float32):
-  """Images in [0.1, 0.9], away from the logit's edges."""
-  return tf.random.stateless_uniform([batch, 8, 8, 1], [seed, 1], 0.1, 0.9,
-                                     dtype=dtype)
+def events(name, batch=4, seed=0, dtype=tf.float32):
+  """A batch of model `name`'s events (images in [0.1, 0.9], or vectors)."""
+  return registry.data(name, [batch], seed, dtype)
 
 
 def labelled(name) -> dict:
@@ -43,7 +42,7 @@ def initialized(name, dtype=tf.float32):
   flow = registry.build(name, dtype=dtype)
   dist = tfp_glow.flow_distribution(flow)
   with tfp_glow.data_dependent_init():
-    dist.log_prob(images(dtype=dtype), **labelled(name))  # Builds networks.
+    dist.log_prob(events(name, dtype=dtype), **labelled(name))  # Builds networks.
   return flow, dist
 
 
@@ -76,7 +75,8 @@ class DensityModel(tf_keras.Model):
 def test_distribution_and_modules_hold_exactly_the_flow_variables(name):
   flow, dist = initialized(name)
   by_hand = tfd.TransformedDistribution(
-      tfd.Sample(tfd.Normal(0., 1.), flow.inverse_event_shape([8, 8, 1])),
+      tfd.Sample(tfd.Normal(0., 1.),
+                 flow.inverse_event_shape(registry.event_shape(name))),
       flow)
   module = tf.Module()
   module.dist = dist
@@ -85,7 +85,7 @@ def test_distribution_and_modules_hold_exactly_the_flow_variables(name):
     assert refs(holder.trainable_variables) == refs(flow.trainable_variables)
     assert refs(holder.variables) == refs(flow.variables)
   with tf.GradientTape() as tape:
-    loss = -tf.reduce_mean(dist.log_prob(images(seed=1), **labelled(name)))
+    loss = -tf.reduce_mean(dist.log_prob(events(name, seed=1), **labelled(name)))
   gradients = tape.gradient(loss, dist.trainable_variables)
   assert all(g is not None for g in gradients)
 
@@ -93,7 +93,7 @@ def test_distribution_and_modules_hold_exactly_the_flow_variables(name):
 @models
 def test_keras_model_holding_the_distribution_fits_saves_and_restores(
     name, tmp_path):
-  data = images(8)
+  data = events(name, 8)
   model = DensityModel(initialized(name)[1], labelled(name))
   model.compile(tf_keras.optimizers.Adam(1e-3),
                 loss=lambda _, log_prob: -log_prob)
@@ -134,7 +134,7 @@ def test_flow_and_distribution_are_tf_function_arguments(name):
     return dist.log_prob(x, bijector_kwargs=labels), flow.inverse(x, **labels)
 
   for seed in range(3):
-    x = images(seed=seed)
+    x = events(name, seed=seed)
     log_prob, latents = log_prob_and_latents(dist, flow, x)
     np.testing.assert_allclose(log_prob, dist.log_prob(x, **labelled(name)),
                                rtol=1e-5)
@@ -143,7 +143,7 @@ def test_flow_and_distribution_are_tf_function_arguments(name):
   # Not composite tensors: tf.nest keeps them whole, as leaves.
   assert tf.nest.flatten([dist, flow], expand_composites=True) == [dist, flow]
   log_probs = tf.nest.map_structure(
-      lambda d: d.log_prob(images(), **labelled(name)), {'dist': dist})
+      lambda d: d.log_prob(events(name), **labelled(name)), {'dist': dist})
   assert log_probs['dist'].shape == [4]
 
 
@@ -171,16 +171,16 @@ def test_uninitialised_actnorms_warn_once_eagerly_and_at_trace_time(name):
   flow = registry.build(name)
   dist = tfp_glow.flow_distribution(flow)
   count = sum(isinstance(m, tfp_glow.ActNorm) for m in flow.submodules)
-  first = warnings_of(lambda: dist.log_prob(images(), **labelled(name)))
+  first = warnings_of(lambda: dist.log_prob(events(name), **labelled(name)))
   assert len(first) == (1 if count else 0)
   if count:
     assert f'{count} of {count} ActNorms' in str(first[0].message)
     assert 'data_dependent_init' in str(first[0].message)
   assert not warnings_of(
-      lambda: dist.log_prob(images(seed=1), **labelled(name)))
+      lambda: dist.log_prob(events(name, seed=1), **labelled(name)))
 
   traced = tfp_glow.flow_distribution(registry.build(name))
-  spec = tf.TensorSpec([None, 8, 8, 1])
+  spec = tf.TensorSpec([None, *registry.event_shape(name)])
   assert len(warnings_of(
       lambda: tf.function(lambda x: traced.log_prob(x, **labelled(name))
                           ).get_concrete_function(spec))) == (
@@ -195,7 +195,7 @@ def test_keras3_optimizer_trains_through_the_distribution(name):
   optimizer = keras.optimizers.SGD(1e-3)
   before = [v.numpy() for v in dist.trainable_variables]
   with tf.GradientTape() as tape:
-    loss = -tf.reduce_mean(dist.log_prob(images(seed=1), **labelled(name)))
+    loss = -tf.reduce_mean(dist.log_prob(events(name, seed=1), **labelled(name)))
   optimizer.apply_gradients(zip(tape.gradient(loss, dist.trainable_variables),
                                 dist.trainable_variables))
   moved = [not np.array_equal(b, v) for b, v in
@@ -214,7 +214,7 @@ def test_stateless_sampling_is_reproducible_in_and_out_of_tf_function(name):
     return dist.sample(3, seed=seed, bijector_kwargs=labels)
 
   samples = sample([1, 2])
-  assert samples.shape == [3, 8, 8, 1]
+  assert samples.shape == [3, *registry.event_shape(name)]
   np.testing.assert_array_equal(samples, sample([1, 2]))
   assert not np.allclose(samples, sample([1, 3]))
   # Same latents; Grappler may order the graph's float ops otherwise, which
@@ -250,8 +250,9 @@ def test_xla_sampling_is_reproducible_and_maps_latents_alike(name):
 def test_extra_batch_dimensions(name):
   flow, dist = initialized(name)
   perturb(flow)
-  x = tf.reshape(images(6), [2, 3, 8, 8, 1])
-  flat = images(6)
+  shape = registry.event_shape(name)
+  x = tf.reshape(events(name, 6), [2, 3, *shape])
+  flat = events(name, 6)
   labels = registry.bijector_kwargs(name, [2, 3])
   flat_labels = registry.bijector_kwargs(name, [6])
   np.testing.assert_allclose(
@@ -260,9 +261,9 @@ def test_extra_batch_dimensions(name):
       rtol=1e-5)
   np.testing.assert_allclose(
       flow.inverse(x, **labels),
-      tf.reshape(flow.inverse(flat, **flat_labels), [2, 3, 64]), atol=1e-5)
+      tf.reshape(flow.inverse(flat, **flat_labels), [2, 3, -1]), atol=1e-5)
   assert dist.sample([2, 3], seed=[0, 1], bijector_kwargs=labels).shape == [
-      2, 3, 8, 8, 1]
+      2, 3, *shape]
 
 
 @models
@@ -270,17 +271,20 @@ def test_invert_is_the_data_to_latent_flow(name):
   flow, _ = initialized(name)
   perturb(flow)
   inverted = tfb.Invert(flow)
-  x = images()
+  x = events(name)
   labels = registry.bijector_kwargs(name)
   np.testing.assert_array_equal(inverted.forward(x, **labels),
                                 flow.inverse(x, **labels))
+  event_ndims = len(registry.event_shape(name))
   np.testing.assert_allclose(
-      inverted.forward_log_det_jacobian(x, event_ndims=3, **labels),
-      flow.inverse_log_det_jacobian(x, event_ndims=3, **labels), rtol=1e-6)
+      inverted.forward_log_det_jacobian(x, event_ndims=event_ndims, **labels),
+      flow.inverse_log_det_jacobian(x, event_ndims=event_ndims, **labels),
+      rtol=1e-6)
   latents = tfd.TransformedDistribution(
       tfp_glow.flow_distribution(flow), inverted)
-  assert latents.event_shape == [64]
-  assert latents.log_prob(tf.zeros([2, 64]), bijector_kwargs=labels,
+  size = sum(flow.level_sizes)
+  assert latents.event_shape == [size]
+  assert latents.log_prob(tf.zeros([2, size]), bijector_kwargs=labels,
                           distribution_kwargs=labelled(name)).shape == [2]
 
 
@@ -288,7 +292,7 @@ def test_invert_is_the_data_to_latent_flow(name):
 def test_log_prob_input_gradient_matches_finite_differences(name):
   flow, dist = initialized(name, tf.float64)
   perturb(flow)
-  x = images(1, dtype=tf.float64)
+  x = events(name, 1, dtype=tf.float64)
   with tf.GradientTape() as tape:
     tape.watch(x)
     log_prob = dist.log_prob(x, **labelled(name))

@@ -301,3 +301,9 @@ def test_fit_trains_batch_norms_and_everything_else_uses_moving_averages(
   training = model.distribution.log_prob(
       tf.identity(images), bijector_kwargs={'training': True})
   assert not np.allclose(training, inference, rtol=1e-2)
+
+
+def test_a_vector_flow_is_refused_with_the_way_to_train_it():
+  with pytest.raises(TypeError, match=r'image flows on pixels, got '
+                     r'VectorRealNVP.*tf.GradientTape'):
+    tfp_glow.FlowModel(registry.build('realnvp_vector'))

@@ -46,7 +46,7 @@ def class_log_likelihoods(flow: MultiScaleFlow, images: tf.Tensor,
   if prior is None:
     raise ValueError(f'{flow.name} is not class-conditional: build it with '
                      '`num_classes` to classify.')
-  images = tf.convert_to_tensor(images, flow.image_dtype)
+  images = tf.convert_to_tensor(images, flow.data_dtype)
   if labels is None:
     labels = tf.zeros(tf.shape(images)[:-3], tf.int32)
   kwargs = {'labels': labels, 'training': training}

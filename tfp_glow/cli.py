@@ -36,7 +36,7 @@ STRATEGIES = {
 }
 # The size flags of `train` (argparse dests): each model takes those of its
 # registry entry's `flags`; `--seed` applies to every model.
-SIZE_FLAGS = sorted({flag for model in registry.MODELS.values()
+SIZE_FLAGS = sorted({flag for model in registry.IMAGE_MODELS.values()
                      for flag in model.sizes} - {'seed'})
 
 
@@ -103,8 +103,8 @@ def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
       'a named Glow recipe, its settings overridden by any flag given: '
       + '; '.join(f'{name}: {recipe.description}'
                   for name, recipe in sorted(presets.PRESETS.items()))))
-  train.add_argument('--model', choices=sorted(registry.MODELS),
-                     default='glow', help='a tfp_glow.registry.MODELS entry')
+  train.add_argument('--model', choices=sorted(registry.IMAGE_MODELS),
+                     default='glow', help='an image model of tfp_glow.registry.MODELS')
   _data_arguments(train)
   train.add_argument('--out', required=True, help='run directory')
   train.add_argument('--epochs', type=int, default=100)

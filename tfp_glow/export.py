@@ -7,7 +7,7 @@ import warnings
 import tensorflow as tf
 
 from tfp_glow.dequantization import bin_centres, bits_per_dim
-from tfp_glow.flows import MultiScaleFlow, flow_distribution
+from tfp_glow.flows import Flow, MultiScaleFlow, flow_distribution
 from tfp_glow.samples import to_pixels
 from tfp_glow.serving_config import write_serving_config
 from tfp_glow.warmup import WARMUP_ROWS, example_inputs, write_warmup_requests
@@ -17,17 +17,60 @@ __all__ = ['SIGNATURES', 'export_saved_model', 'serving_signatures']
 SIGNATURES = ('serving_default', 'sample', 'encode', 'decode')
 
 
-def serving_signatures(flow: MultiScaleFlow, num_bins: int = 256) -> dict:
+class _Images:
+  """What the signatures of an image flow take and return: uint8 pixels,
+  modelled at their bin centres x = (k + 1/2) / num_bins."""
+
+  def __init__(self, flow: MultiScaleFlow, num_bins: int):
+    self.flow, self.num_bins = flow, num_bins
+    self.spec = tf.TensorSpec([None, *flow.image_shape], tf.uint8,
+                              name='images')
+
+  def to_flow(self, pixels):
+    return bin_centres(pixels, self.num_bins, self.flow.data_dtype)
+
+  def log_prob_outputs(self, log_p) -> dict:
+    return {'log_prob': log_p, 'bits_per_dim': bits_per_dim(
+        log_p, self.flow.image_shape, self.num_bins)}
+
+  def decoded(self, continuous, with_continuous: bool = False) -> dict:
+    outputs = {'images': to_pixels(continuous, self.num_bins)}
+    if with_continuous:
+      outputs['continuous'] = continuous
+    return outputs
+
+
+class _Vectors:
+  """What the signatures of a vector flow take and return: [D] vectors."""
+
+  def __init__(self, flow: Flow):
+    self.spec = tf.TensorSpec([None, *flow.data_shape], flow.data_dtype,
+                              name='values')
+
+  def to_flow(self, values):
+    return values
+
+  def log_prob_outputs(self, log_p) -> dict:
+    return {'log_prob': log_p}
+
+  def decoded(self, values, with_continuous: bool = False) -> dict:
+    del with_continuous  # Vectors are continuous already.
+    return {'values': values}
+
+
+def serving_signatures(flow: Flow, num_bins: int = 256) -> dict:
   """The four signatures as concrete functions over `flow`'s variables.
 
-  A class-conditional flow's signatures also take int32 `labels`, one per
-  image (sample: one per sample); the others' stay as they are.
+  An image flow's signatures take and return uint8 `images`; a vector
+  flow's take and return float `values` [batch, D]. A class-conditional
+  flow's signatures also take int32 `labels`, one per image (sample: one per
+  sample); the others' stay as they are.
   """
-  height, width, channels = flow.image_shape
-  dtype = flow.image_dtype
+  data = (_Images(flow, num_bins) if isinstance(flow, MultiScaleFlow)
+          else _Vectors(flow))
+  data_spec = data.spec
+  dtype = flow.data_dtype
   latent_size = sum(flow.level_sizes)
-  images_spec = tf.TensorSpec([None, height, width, channels], tf.uint8,
-                              name='images')
   # A conditional flow's signatures end in `labels`; the others have none.
   label_specs = ([tf.TensorSpec([None], tf.int32, name='labels')]
                  if flow.num_classes else [])
@@ -51,18 +94,18 @@ def serving_signatures(flow: MultiScaleFlow, num_bins: int = 256) -> dict:
         tf.shape(rows)[0], message=f'{name} must hold at least one row')]):
       return tf.identity(rows)
 
-  def continuous(images):
+  def continuous(inputs):
     # Loaded signatures do not check shapes themselves.
-    images = nonempty(tf.ensure_shape(images, images_spec.shape), 'images')
-    return bin_centres(images, num_bins, dtype)
+    inputs = nonempty(tf.ensure_shape(inputs, data_spec.shape),
+                      data_spec.name)
+    return data.to_flow(inputs)
 
-  @tf.function(input_signature=[images_spec, *label_specs])
-  def log_prob(images, *labels):
+  @tf.function(input_signature=[data_spec, *label_specs])
+  def log_prob(inputs, *labels):
     log_p = flow_distribution(flow).log_prob(
-        continuous(images),
-        bijector_kwargs=conditioning(labels, tf.shape(images)[0]))
-    return {'log_prob': log_p,
-            'bits_per_dim': bits_per_dim(log_p, flow.image_shape, num_bins)}
+        continuous(inputs),
+        bijector_kwargs=conditioning(labels, tf.shape(inputs)[0]))
+    return data.log_prob_outputs(log_p)
 
   @tf.function(input_signature=[
       tf.TensorSpec([None], tf.float32, name='temperature'),
@@ -86,24 +129,23 @@ def serving_signatures(flow: MultiScaleFlow, num_bins: int = 256) -> dict:
     noise = tf.map_fn(
         lambda row: tf.random.stateless_normal([latent_size], row, dtype=dtype),
         seed, fn_output_signature=dtype)
-    continuous = flow.decode(tf.cast(temperature, dtype)[:, None] * noise,
-                             **conditioning(labels, num_samples))
-    return {'images': to_pixels(continuous, num_bins),
-            'continuous': continuous}
+    return data.decoded(
+        flow.decode(tf.cast(temperature, dtype)[:, None] * noise,
+                    **conditioning(labels, num_samples)),
+        with_continuous=True)
 
-  @tf.function(input_signature=[images_spec, *label_specs])
-  def encode(images, *labels):
+  @tf.function(input_signature=[data_spec, *label_specs])
+  def encode(inputs, *labels):
     return {'latents': flow.encode(
-        continuous(images), **conditioning(labels, tf.shape(images)[0]))}
+        continuous(inputs), **conditioning(labels, tf.shape(inputs)[0]))}
 
   @tf.function(input_signature=[
       tf.TensorSpec([None, latent_size], dtype, name='latents'), *label_specs])
   def decode(latents, *labels):
     latents = nonempty(tf.ensure_shape(latents, [None, latent_size]),
                        'latents')
-    return {'images': to_pixels(
-        flow.decode(latents, **conditioning(labels, tf.shape(latents)[0])),
-        num_bins)}
+    return data.decoded(
+        flow.decode(latents, **conditioning(labels, tf.shape(latents)[0])))
 
   functions = {'serving_default': log_prob, 'sample': sample,
                'encode': encode, 'decode': decode}
@@ -126,6 +168,9 @@ def export_saved_model(model_or_flow, export_dir: str,
   decode           latents -> images
   ```
 
+  A vector flow's take and return float `values` [batch, D] where an image
+  flow's take or return images (`serving_default` returns `log_prob` only).
+
   log_prob is the density of the bin centres, in nats on [0, 1]^D: the
   deterministic counterpart of the training loss's dequantization noise.
   The graphs hold core TensorFlow ops only. With `tensorflow-serving-api`
@@ -137,7 +182,8 @@ def export_saved_model(model_or_flow, export_dir: str,
   `batching_parameters.txt` (`tfp_glow.serving_config`) unless it has them.
 
   Args:
-    model_or_flow: a `FlowModel` or a `MultiScaleFlow` (Glow, RealNVP, ...).
+    model_or_flow: a `FlowModel` or a `Flow` (Glow, RealNVP, VectorRealNVP,
+      ...).
     export_dir: the model's base directory.
     version: Python `int` >= 1; by default one more than the largest
       existing version. An existing version is never overwritten.
@@ -155,9 +201,10 @@ def export_saved_model(model_or_flow, export_dir: str,
     ValueError: for a version < 1 or warmup_rows < 0.
   """
   flow = getattr(model_or_flow, 'flow', model_or_flow)
-  if not isinstance(flow, MultiScaleFlow):
-    raise TypeError('export_saved_model needs a FlowModel or a Glow, RealNVP '
-                     f'or SimpleFlow, got {type(model_or_flow).__name__}.')
+  if not isinstance(flow, Flow):
+    raise TypeError('export_saved_model needs a FlowModel or a Glow, RealNVP, '
+                    f'SimpleFlow or VectorRealNVP, got '
+                    f'{type(model_or_flow).__name__}.')
   versions = [int(name) for name in (os.listdir(export_dir)
                                      if os.path.isdir(export_dir) else [])
               if re.fullmatch(r'\d+', name)]

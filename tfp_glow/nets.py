@@ -1,8 +1,12 @@
 """Networks that parameterise couplings: conditioning part -> shift, log-scale.
 
-Each network maps [N, H, W, C_in] to [N, H, W, output_channels] and ends in a
-zero-initialised convolution, so a new coupling is the identity.
+Each image network maps [N, H, W, C_in] to [N, H, W, output_channels] and
+ends in a zero-initialised convolution; `MLP` maps vectors [N, D_in] to
+[N, output_channels] and ends in a zero-initialised dense layer. So a new
+coupling is the identity.
 """
+
+from collections.abc import Sequence
 
 import tensorflow as tf
 import tf_keras
@@ -10,7 +14,7 @@ import tf_keras
 from tfp_glow.bijectors.actnorm import ActNorm, initializing
 from tfp_glow.convolutions import conv2d
 
-__all__ = ['GatedConvNet', 'GlowNet', 'ResNet']
+__all__ = ['MLP', 'GatedConvNet', 'GlowNet', 'ResNet']
 
 
 class GlowNet(tf_keras.layers.Layer):
@@ -256,3 +260,59 @@ class GatedConvNet(tf_keras.layers.Layer):
     for gated, norm in zip(self.gated, self.norms, strict=True):
       hidden = norm(gated(hidden))
     return self.conv_out(concat_elu(hidden))
+
+
+class MLP(tf_keras.layers.Layer):
+  """A coupling network over vectors: dense layers with ReLU.
+
+  ```none
+  x -> dense(h_1) -> ReLU -> ... -> dense(h_k) -> ReLU
+    -> dense(output_channels, zero-initialised)
+  ```
+
+  The coupling network of RealNVP over vectors (the 2-D toy flows of TFP's
+  and normflows' tutorials).
+
+  #### Examples
+
+  ```python
+  tfp_glow.MLP(4, 64)              # two hidden layers of 64 units
+  tfp_glow.MLP(4, [128, 64, 32])   # three, of the widths given
+  ```
+  """
+
+  def __init__(self, output_channels: int,
+               hidden_channels: int | Sequence[int] = 64,
+               num_layers: int = 2, **kwargs):
+    """Builds the network.
+
+    Args:
+      output_channels: Python `int`, the outputs.
+      hidden_channels: Python `int`, the width of `num_layers` hidden
+        layers, or a sequence of the hidden layers' widths.
+        Default value: 64.
+      num_layers: Python `int`, the hidden layers when `hidden_channels` is
+        one width.
+        Default value: 2.
+      **kwargs: passed to `tf_keras.layers.Layer` (e.g. `dtype`, `name`).
+
+    Raises:
+      ValueError: for no hidden layer or a width below 1.
+    """
+    super().__init__(**kwargs)
+    widths = ([hidden_channels] * num_layers
+              if isinstance(hidden_channels, int) else list(hidden_channels))
+    if not widths or min(widths) < 1:
+      raise ValueError('MLP needs at least one hidden layer of width >= 1, '
+                       f'got widths {widths}.')
+    dtype = self.dtype_policy
+    self.hidden = [tf_keras.layers.Dense(width, activation='relu', dtype=dtype)
+                   for width in widths]
+    self.out = tf_keras.layers.Dense(output_channels,
+                                     kernel_initializer='zeros', dtype=dtype)
+
+  def call(self, inputs):
+    hidden = inputs
+    for layer in self.hidden:
+      hidden = layer(hidden)
+    return self.out(hidden)

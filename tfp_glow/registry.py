@@ -9,17 +9,21 @@ config = tfp_glow.registry.MODELS['glow']
 flow = config.build((28, 28, 1))                  # the main job's Glow
 flow = config.build((28, 28, 1), {'levels': 3})   # as `train --levels 3`
 tiny = config.small((8, 8, 1), width=8)           # for property checks
+vector = tfp_glow.registry.MODELS['realnvp_vector'].build((2,))
 ```
+
+Image models take [H, W, C] shapes; vector models (`event_ndims` 1) take
+[D]. The command line trains the image models (`IMAGE_MODELS`).
 """
 
 import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tfp_glow.flows import Glow, MultiScaleFlow, RealNVP, SimpleFlow
+from tfp_glow.flows import Flow, Glow, RealNVP, SimpleFlow, VectorRealNVP
 from tfp_glow.presets import PRESETS
 
-__all__ = ['MODELS', 'ModelConfig', 'Size']
+__all__ = ['IMAGE_MODELS', 'MODELS', 'ModelConfig', 'Size']
 
 @dataclasses.dataclass(frozen=True)
 class Size:
@@ -41,7 +45,7 @@ class ModelConfig:
   """A flow family, the arguments that make one variant of it, its sizes.
 
   Attributes:
-    flow: the `MultiScaleFlow` subclass.
+    flow: the `Flow` subclass.
     sizes: the `Size`s that `train` flags set, by flag name (argparse dest),
       e.g. `levels` -> `num_levels`.
     variant: constructor arguments fixed for this entry; the flags of the
@@ -55,13 +59,15 @@ class ModelConfig:
       written before the flag existed, where today's default would build
       another model (Glow's coupling scale was openai/glow's sigmoid);
       `tfp_glow.runs` fills them in when it reads a run.
+    event_ndims: 3 for a flow over [H, W, C] images, 1 over [D] vectors.
   """
-  flow: type[MultiScaleFlow]
+  flow: type[Flow]
   sizes: Mapping[str, Size]
   variant: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   shallow: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   conditional: bool = False
   legacy: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  event_ndims: int = 3
 
   @property
   def flags(self) -> dict[str, Size]:
@@ -85,24 +91,31 @@ class ModelConfig:
                                   else value)
     return arguments
 
-  def build(self, image_shape, values: Mapping[str, Any] | None = None,
-            **arguments) -> MultiScaleFlow:
-    """The flow on `image_shape` images for flag values `values`;
-    `arguments` go to the constructor as they are and win.
+  def build(self, data_shape, values: Mapping[str, Any] | None = None,
+            **arguments) -> Flow:
+    """The flow on `data_shape` events ([H, W, C] images, [D] vectors) for
+    flag values `values`; `arguments` go to the constructor as they are and
+    win.
 
     Raises:
-      ValueError: for sizes the model or the image shape can not take, or a
+      ValueError: for sizes the model or the data shape can not take, or a
         conditional entry without `num_classes`.
     """
     if self.conditional and not arguments.get('num_classes'):
       raise ValueError(f'{self.flow.__name__} of this entry is '
                        'class-conditional and needs num_classes.')
-    return self.flow(tuple(image_shape), **{
+    data_shape = tuple(data_shape)
+    if len(data_shape) != self.event_ndims:
+      raise ValueError(
+          f'{self.flow.__name__} takes events of rank {self.event_ndims}, '
+          f'got shape {data_shape}.')
+    first = data_shape if self.event_ndims == 3 else data_shape[0]
+    return self.flow(first, **{
         **self.variant, **self.arguments(values), **arguments})
 
-  def small(self, image_shape, width: int = 8, **arguments) -> MultiScaleFlow:
+  def small(self, data_shape, width: int = 8, **arguments) -> Flow:
     """The entry at its shallowest depth, `width` channels wide."""
-    return self.build(image_shape, **{
+    return self.build(data_shape, **{
         **self.shallow, 'hidden_channels': width, **arguments})
 
 
@@ -125,6 +138,9 @@ _REAL_NVP_SIZES = {
     'levels': Size('num_scales', 2),
     'hidden_channels': Size('hidden_channels', 64),
     'blocks': Size('num_blocks', 4),
+}
+_VECTOR_SIZES = {
+    'hidden_channels': Size('hidden_channels', 64),
 }
 _SIMPLE_SIZES = {
     'levels': Size('multi_scale', 2, _multi_scale),
@@ -163,4 +179,11 @@ MODELS = {
     'realnvp_batch_norm': _real_nvp(batch_norm=True),
     'simple': _simple_flow(),                     # multi-scale: --levels 2
     'simple_single_scale': _simple_flow(multi_scale=False),
+    # Two couplings: the fewest that transform every entry.
+    'realnvp_vector': ModelConfig(VectorRealNVP, _VECTOR_SIZES,
+                                  shallow={'num_couplings': 2}, event_ndims=1),
 }
+
+# The models over images, which the command line trains.
+IMAGE_MODELS = {name: model for name, model in MODELS.items()
+                if model.event_ndims == 3}

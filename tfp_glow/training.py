@@ -102,9 +102,18 @@ class FlowModel(tf_keras.Model):
       **kwargs: passed to `tf_keras.Model` (e.g. `name`).
 
     Raises:
+      TypeError: for a flow over vectors (train it with a `tf.GradientTape`
+        loop over `flow_distribution(flow)`, or a `tf_keras` model that
+        holds it).
       ValueError: for a dequantizer built for another number of pixel
         values, or a negative classification weight.
     """
+    if not isinstance(flow, MultiScaleFlow):
+      raise TypeError(
+          f'FlowModel trains image flows on pixels, got {type(flow).__name__}.'
+          ' Train a flow over vectors on -mean(log_prob) of '
+          '`tfp_glow.flow_distribution(flow)` with a tf.GradientTape loop '
+          '(notebooks/flows_2d.ipynb) or a tf_keras model holding it.')
     check_num_bins(dequantizer, num_bins)
     if classification_weight < 0:
       raise ValueError('classification_weight must be >= 0, got '
@@ -168,7 +177,7 @@ class FlowModel(tf_keras.Model):
     """Images in [0, 1] and log q(u | k): integer pixels k dequantized."""
     images = tf.convert_to_tensor(images)
     if not images.dtype.is_integer:
-      return _unit_images(images, self.flow.image_dtype), 0.
+      return _unit_images(images, self.flow.data_dtype), 0.
     return dequantize(images, self.dequantizer,
                       self._noise.uniform_full_int([2], tf.int32),
                       self._num_bins)

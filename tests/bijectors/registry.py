@@ -45,6 +45,7 @@ class Entry:
     channels: the channel count those methods take; `None` for any.
     channel_error: regex of its wrong-channel-count error, formatted with
       `channels` and the wrong count `got`.
+    event_ndims: 3 for a bijector over [H, W, C] images, 1 over [D] vectors.
   """
   make: Callable[[], tfb.Bijector]
   shape: tuple = (3, 4, 4, 4)
@@ -55,6 +56,17 @@ class Entry:
   methods: tuple = ('forward', 'inverse')
   channels: int | None = 4
   channel_error: str = 'was built for {channels} channels, got {got} '
+  event_ndims: int = 3
+
+
+def vector_entry(make: Callable[[], tfb.Bijector]) -> Entry:
+  """An entry over [4] vectors."""
+  return Entry(make, shape=(3, 4), event_ndims=1,
+               channel_error='was built for {channels} entries, got {got} ')
+
+
+def mlp(outputs, width, dtype):
+  return tfp_glow.MLP(outputs, width, dtype=dtype)
 
 
 def coupling(mask='channel', parity=0, additive=False, channels=4,
@@ -158,6 +170,16 @@ BIJECTORS = {
         lambda: ImageDomain((4, 4, 4)), methods=DATA_SIDE,
         channel_error=r'expects images of shape \[\.\.\., 4, 4, {channels}\], '
                       r'got shape \(1, 4, 4, {got}\)'),
+    'actnorm-vector': vector_entry(
+        lambda: tfp_glow.ActNorm(4, event_ndims=1, dtype=F64)),
+    'linear-lu-vector': vector_entry(lambda: tfp_glow.Invertible1x1Conv(
+        4, seed=0, event_ndims=1, dtype=F64)),
+    'permutation-vector': vector_entry(
+        lambda: tfp_glow.ChannelPermutation.shuffle(4, seed=0, event_ndims=1)),
+    'coupling-affine-vector-halves': vector_entry(
+        coupling(network=mlp, tanh_bound=True, event_ndims=1)),
+    'coupling-additive-vector-binary': vector_entry(coupling(
+        [1, 0, 1, 0], 1, additive=True, network=mlp, event_ndims=1)),
     'logit_preprocessing': Entry(
         lambda: tfp_glow.logit_preprocessing(0.05, F64), data=pixels,
         rejects=('dtype',)),

@@ -23,24 +23,33 @@ def test_properties(name):
   check_bijector(bijector, x, data=data, kwargs=kwargs)
 
 
-def image_calls(name, log_det=True):
-  """A new bijector's calls that take [..., H, W, C] images, as functions
-  of the images; `log_det` adds inverse's log-det (log_prob's other call)."""
+def event_calls(name, log_det=True):
+  """A new bijector's calls that take [..., H, W, C] images (or [..., D]
+  vectors), as functions of them; `log_det` adds inverse's log-det
+  (log_prob's other call)."""
   entry = BIJECTORS[name]
   bijector, kwargs = entry.make(), entry.kwargs()
   calls = [functools.partial(getattr(bijector, method), **kwargs)
            for method in entry.methods]
   if log_det and 'inverse' in entry.methods:
     calls.append(functools.partial(bijector.inverse_log_det_jacobian,
-                                   event_ndims=3, **kwargs))
+                                   event_ndims=entry.event_ndims, **kwargs))
   return calls
+
+
+def event(name, channels, dtype=tf.float64):
+  """One zero event of `channels` channels, as entry `name` takes it."""
+  return tf.zeros([1, *[4] * (BIJECTORS[name].event_ndims - 1), channels],
+                  dtype)
 
 
 @pytest.mark.parametrize('name', names('rank'))
 def test_wrong_rank(name):
-  for call in image_calls(name, log_det=False):   # TFP checks event_ndims.
-    with pytest.raises(ValueError, match=r'\(rank >= 3\), got rank 2'):
-      call(tf.zeros([4, 4], tf.float64))
+  rank = BIJECTORS[name].event_ndims
+  for call in event_calls(name, log_det=False):   # TFP checks event_ndims.
+    with pytest.raises(ValueError,
+                       match=rf'\(rank >= {rank}\), got rank {rank - 1}'):
+      call(tf.zeros([4] * (rank - 1), tf.float64))
 
 
 @pytest.mark.parametrize('name', names('dtype'))
@@ -48,9 +57,9 @@ def test_integer_images(name):
   """TFP refuses them for a bijector with a dtype (a ValueError), the
   others' image checks (a TypeError)."""
   channels = BIJECTORS[name].channels or 4
-  for call in image_calls(name):
+  for call in event_calls(name):
     with pytest.raises((TypeError, ValueError), match='dtype int32'):
-      call(tf.zeros([1, 4, 4, channels], tf.int32))
+      call(event(name, channels, tf.int32))
 
 
 @pytest.mark.parametrize('name', names('channels'))
@@ -58,6 +67,6 @@ def test_wrong_channel_count(name):
   entry = BIJECTORS[name]
   got = entry.channels + 2
   match = entry.channel_error.format(channels=entry.channels, got=got)
-  for call in image_calls(name):
+  for call in event_calls(name):
     with pytest.raises(ValueError, match=match):
-      call(tf.zeros([1, 4, 4, got], tf.float64))
+      call(event(name, got))

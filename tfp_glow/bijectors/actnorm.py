@@ -7,11 +7,12 @@ import warnings
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_glow.bijectors.images import (
+from tfp_glow.bijectors.events import (
     batch_axes,
-    check_image,
+    check_event,
+    check_event_ndims,
     cross_replica_mean,
-    num_pixels,
+    num_positions,
 )
 
 __all__ = [
@@ -126,7 +127,8 @@ class ActNorm(tfp.bijectors.Bijector):
   ```none
   forward:  y[..., c] = x[..., c] * exp(log_scale[c]) + shift[c]
   inverse:  x[..., c] = (y[..., c] - shift[c]) * exp(-log_scale[c])
-  log|det J| = H * W * sum_c log_scale[c]
+  log|det J| = H * W * sum_c log_scale[c]     (images [H, W, C])
+             = sum_c log_scale[c]             (vectors [D], event_ndims=1)
   log_scale = 3 v    (v: the trained variable)
   ```
 
@@ -152,6 +154,7 @@ class ActNorm(tfp.bijectors.Bijector):
   actnorm = tfp_glow.ActNorm(3)
   actnorm.initialize(images)          # images: [N, H, W, 3]
   z = actnorm.inverse(images)         # per channel: mean 0, variance 1
+  tfp_glow.ActNorm(2, event_ndims=1)  # over [N, 2] vectors
   ```
 
   #### References
@@ -163,13 +166,17 @@ class ActNorm(tfp.bijectors.Bijector):
 
   def __init__(self,
                num_channels: int,
+               event_ndims: int = 3,
                validate_args: bool = False,
                dtype: tf.DType = tf.float32,
                name: str = 'act_norm'):
     """Builds an identity ActNorm.
 
     Args:
-      num_channels: Python `int`, the C of the [H, W, C] events.
+      num_channels: Python `int`, the C of [H, W, C] images or the D of [D]
+        vectors.
+      event_ndims: Python `int`, 3 for images, 1 for vectors.
+        Default value: 3.
       validate_args: Python `bool`, passed to the base class.
         Default value: `False`.
       dtype: floating `tf.DType` of the parameters and inputs.
@@ -183,6 +190,7 @@ class ActNorm(tfp.bijectors.Bijector):
       # every replica computes the same cross-replica statistics.
       aggregation = tf.VariableAggregation.ONLY_FIRST_REPLICA
       self._num_channels = num_channels
+      self._event_ndims = check_event_ndims(event_ndims, name)
       self._shift = tf.Variable(
           tf.zeros([num_channels], dtype), name='shift',
           aggregation=aggregation)
@@ -193,7 +201,7 @@ class ActNorm(tfp.bijectors.Bijector):
       self._initialized = tf.Variable(
           False, trainable=False, name='initialized', aggregation=aggregation)
       super().__init__(
-          forward_min_event_ndims=3,
+          forward_min_event_ndims=event_ndims,
           is_constant_jacobian=True,
           validate_args=validate_args,
           dtype=dtype,
@@ -228,12 +236,12 @@ class ActNorm(tfp.bijectors.Bijector):
     `strategy.run`, averaged over replicas.
 
     Args:
-      y: data-side batch of shape [..., H, W, C].
+      y: data-side batch of shape [..., H, W, C] (or [..., D]).
       force: Python `bool`; re-initialise even if `initialized` is `True`.
         Default value: `False`.
     """
     y = tf.convert_to_tensor(y, dtype=self.dtype)
-    check_image(y, self._num_channels, self.name)
+    check_event(y, self._num_channels, self.name, self._event_ndims)
     mean = cross_replica_mean(tf.reduce_mean(y, axis=batch_axes(y)))
     variance = cross_replica_mean(
         tf.reduce_mean(tf.square(y - mean), axis=batch_axes(y)))
@@ -244,17 +252,17 @@ class ActNorm(tfp.bijectors.Bijector):
     self._initialized.assign(True)
 
   def _forward(self, x):
-    check_image(x, self._num_channels, self.name)
+    check_event(x, self._num_channels, self.name, self._event_ndims)
     return x * tf.exp(self._log_scale) + self._shift
 
   def _inverse(self, y):
-    check_image(y, self._num_channels, self.name)
+    check_event(y, self._num_channels, self.name, self._event_ndims)
     if initializing():
       self.initialize(y)
     warn_if_uninitialized(self)
     return (y - self._shift) * tf.exp(-self._log_scale)
 
   def _forward_log_det_jacobian(self, x):
-    check_image(x, self._num_channels, self.name)
-    return num_pixels(x) * tf.reduce_sum(self._log_scale)
+    check_event(x, self._num_channels, self.name, self._event_ndims)
+    return num_positions(x, self._event_ndims) * tf.reduce_sum(self._log_scale)
 

@@ -3,11 +3,11 @@
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_glow.bijectors.images import (
+from tfp_glow.bijectors.events import (
     batch_axes,
-    check_image,
+    check_event,
     cross_replica_mean,
-    num_pixels,
+    num_positions,
 )
 
 __all__ = ['BatchNorm']
@@ -159,7 +159,7 @@ class BatchNorm(tfp.bijectors.Bijector):
 
   def _statistics(self, y: tf.Tensor, training: bool) -> tuple:
     """(mean, variance) per channel: the batch's or the moving averages."""
-    check_image(y, self._num_channels, self.name)
+    check_event(y, self._num_channels, self.name)
     if not isinstance(training, bool):
       raise TypeError(f'{self.name} takes `training` as a Python bool, got '
                       f'{training!r}.')
@@ -195,11 +195,11 @@ class BatchNorm(tfp.bijectors.Bijector):
 
   def _inverse_log_det_jacobian(self, y, training=False):
     _, variance = self._statistics(y, training)
-    return -0.5 * num_pixels(y) * tf.reduce_sum(
+    return -0.5 * num_positions(y) * tf.reduce_sum(
         tf.math.log(variance + self._epsilon))
 
   def _forward(self, x, training=False):
     del training  # The latent side has no batch statistics.
-    check_image(x, self._num_channels, self.name)
+    check_event(x, self._num_channels, self.name)
     return x * tf.sqrt(self._moving_variance + self._epsilon) + (
         self._moving_mean)

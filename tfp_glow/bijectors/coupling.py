@@ -1,13 +1,13 @@
 """Coupling: affine or additive coupling layer over NHWC images."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 import tensorflow_probability as tfp
 from tensorflow_probability.python.internal import cache_util
 
-from tfp_glow.bijectors.images import check_image
-from tfp_glow.bijectors.masks import ChannelMask, CheckerboardMask
+from tfp_glow.bijectors.events import check_event, check_event_ndims
+from tfp_glow.bijectors.masks import make_mask
 
 __all__ = [
   'LOG_SCALES',
@@ -17,8 +17,6 @@ __all__ = [
   'network_outputs',
   'tanh_log_scale',
 ]
-
-_MASKS = {'channel': ChannelMask, 'checkerboard': CheckerboardMask}
 
 
 def tanh_log_scale(h: tf.Tensor) -> tf.Tensor:
@@ -81,16 +79,15 @@ def _additive(params: tf.Tensor, restrict, log_scale_fn) -> tfp.bijectors.Biject
   return tfp.bijectors.Invert(tfp.bijectors.Shift(restrict(params)))
 
 
-def network_outputs(num_channels: int, mask: str = 'channel',
+def network_outputs(num_channels: int, mask: str | Sequence[int] = 'channel',
                     additive: bool = False) -> int:
   """Channels a coupling's network must return: k * C_b.
 
   C_b active channels (half of them for the channel mask, all of them for
-  the checkerboard), k = 2 for affine (shift, pre-scale), 1 for additive.
+  the checkerboard and a binary mask), k = 2 for affine (shift, pre-scale),
+  1 for additive.
   """
-  if mask not in _MASKS:
-    raise ValueError(f'mask must be one of {sorted(_MASKS)}, got {mask!r}.')
-  active = _MASKS[mask](num_channels, 0).active_channels
+  active = make_mask(mask, num_channels, 0).active_channels
   return active * (1 if additive else 2)
 
 
@@ -124,7 +121,15 @@ class Coupling(tfp.bijectors.Bijector):
 
   Masks: `'channel'` is Glow's channel split (= RealNVP's channel-wise mask)
   and `'checkerboard'` is RealNVP's spatial mask; `parity` 0 or 1 selects
-  which half conditions.
+  which half conditions. A binary sequence is a given mask over the last
+  axis (1: conditions).
+
+  Over vectors (`event_ndims=1`, events [D]) the same holds with the D
+  entries as the channels: `'channel'` splits them in halves, a binary
+  sequence masks them as RealNVP's vector couplings do, and the network
+  maps [N, D_a] to [N, k * D_b] (a `tfp_glow.MLP`, say). With the
+  alternating halves of two couplings, log|det dz/dx| = sum(log s) is the
+  log-determinant of a triangular Jacobian (after reordering the entries).
 
   `forward`, `inverse` and the log-determinant share one network evaluation
   through the bijector cache, so `log_prob` runs the network once. All four
@@ -140,6 +145,8 @@ class Coupling(tfp.bijectors.Bijector):
   outputs = tfp_glow.bijectors.network_outputs(4, mask='checkerboard')  # 8
   realnvp = tfp_glow.Coupling(4, tfp_glow.ResNet(outputs),
                               mask='checkerboard', parity=1)
+  # Over [N, 2] vectors, with an MLP:
+  vector = tfp_glow.Coupling(2, tfp_glow.MLP(2, 64), event_ndims=1)
   ```
 
   #### References
@@ -158,22 +165,26 @@ class Coupling(tfp.bijectors.Bijector):
   def __init__(self,
                num_channels: int,
                network: Callable[[tf.Tensor], tf.Tensor],
-               mask: str = 'channel',
+               mask: str | Sequence[int] = 'channel',
                parity: int = 0,
                additive: bool = False,
                log_scale_fn: Callable[[tf.Tensor], tf.Tensor] = tanh_log_scale,
+               event_ndims: int = 3,
                validate_args: bool = False,
                dtype: tf.DType = tf.float32,
                name: str = 'coupling'):
     """Builds a Coupling.
 
     Args:
-      num_channels: Python `int`, the C of the [H, W, C] events.
+      num_channels: Python `int`, the C of [H, W, C] images or the D of [D]
+        vectors.
       network: a `tf_keras` layer or callable mapping the conditioning part
         [N, H, W, C_a] to [N, H, W, k * C_b] (k = 2 for affine: shift then
         pre-scale h; k = 1 for additive: shift), `network_outputs(...)`
-        channels: a `tfp_glow.GlowNet`, `ResNet` or `GatedConvNet`, say.
-      mask: `'channel'` or `'checkerboard'`.
+        channels: a `tfp_glow.GlowNet`, `ResNet` or `GatedConvNet`, say;
+        for vectors [N, D_a] to [N, k * D_b], a `tfp_glow.MLP`.
+      mask: `'channel'`, `'checkerboard'` (images only) or a binary
+        sequence of `num_channels` 0s and 1s (1: conditions).
         Default value: `'channel'`.
       parity: 0 or 1, which half of the mask conditions.
         Default value: 0.
@@ -184,6 +195,8 @@ class Coupling(tfp.bijectors.Bijector):
         UvA flows; `glow_log_scale` for openai/glow's; `tf.identity` leaves
         it unbounded (Glow's split prior).
         Default value: `tanh_log_scale`, log s = tanh(h).
+      event_ndims: Python `int`, 3 for images, 1 for vectors.
+        Default value: 3.
       validate_args: Python `bool`, passed to the base class.
         Default value: `False`.
       dtype: floating `tf.DType` of the parameters and inputs.
@@ -192,23 +205,21 @@ class Coupling(tfp.bijectors.Bijector):
         Default value: 'coupling'.
 
     Raises:
-      ValueError: for an unknown mask, a parity other than 0 or 1, or an odd
-        channel count with the channel mask.
+      ValueError: for an unknown mask, a parity other than 0 or 1, an odd
+        channel count with the channel mask, a checkerboard over vectors or
+        a binary mask of another length.
     """
     parameters = dict(locals())
-    if mask not in _MASKS:
-      raise ValueError(f'mask must be one of {sorted(_MASKS)}, got {mask!r}.')
-    if parity not in (0, 1):
-      raise ValueError(f'parity must be 0 or 1, got {parity!r}.')
+    self._event_ndims = check_event_ndims(event_ndims, name)
+    self._mask = make_mask(mask, num_channels, parity, event_ndims)
     with tf.name_scope(name) as scope:
       self._num_channels = num_channels
-      self._mask = _MASKS[mask](num_channels, parity)
       self._elementwise = _additive if additive else _affine
       self._log_scale_fn = log_scale_fn  # A tf.Module's variables are tracked.
       self._num_params = network_outputs(num_channels, mask, additive)
       self._network = network
       super().__init__(
-          forward_min_event_ndims=3,
+          forward_min_event_ndims=event_ndims,
           validate_args=validate_args,
           dtype=dtype,
           parameters=parameters,
@@ -236,9 +247,10 @@ class Coupling(tfp.bijectors.Bijector):
     if context is not None:
       conditioning = tf.concat([conditioning, context], axis=-1)
     shape = tf.shape(conditioning)
-    images = tf.reshape(conditioning, tf.concat([[-1], shape[-3:]], axis=0))
+    events = tf.reshape(conditioning, tf.concat(
+        [[-1], shape[-self._event_ndims:]], axis=0))
     # In float32 even when the network computes in 16 bits (mixed precision).
-    params = tf.cast(self._network(images), self.dtype)
+    params = tf.cast(self._network(events), self.dtype)
     if params.shape[-1] != self._num_params:
       raise ValueError(
           f'The coupling network must return {self._num_params} channels '
@@ -249,18 +261,20 @@ class Coupling(tfp.bijectors.Bijector):
     return self._elementwise(params, self._mask.restrict, self._log_scale_fn)
 
   def _augmented_forward(self, x, context=None):
-    check_image(x, self._num_channels, self.name)
+    check_event(x, self._num_channels, self.name, self._event_ndims)
     conditioning, active = self._mask.split(x)
     transform = self._transform(conditioning, context)
-    fldj = transform.forward_log_det_jacobian(active, event_ndims=3)
+    fldj = transform.forward_log_det_jacobian(
+        active, event_ndims=self._event_ndims)
     y = self._mask.merge(conditioning, transform.forward(active))
     return y, {'fldj': fldj, 'ildj': -fldj}
 
   def _augmented_inverse(self, y, context=None):
-    check_image(y, self._num_channels, self.name)
+    check_event(y, self._num_channels, self.name, self._event_ndims)
     conditioning, active = self._mask.split(y)
     transform = self._transform(conditioning, context)
-    ildj = transform.inverse_log_det_jacobian(active, event_ndims=3)
+    ildj = transform.inverse_log_det_jacobian(
+        active, event_ndims=self._event_ndims)
     x = self._mask.merge(conditioning, transform.inverse(active))
     return x, {'ildj': ildj, 'fldj': -ildj}
 

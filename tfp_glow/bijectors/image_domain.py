@@ -3,7 +3,7 @@
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_glow.bijectors.images import check_image
+from tfp_glow.bijectors.events import check_event
 
 __all__ = ['ImageDomain']
 
@@ -38,7 +38,7 @@ class ImageDomain(tfp.bijectors.Bijector):
     return x
 
   def _inverse(self, y):
-    check_image(y, None, self.name)
+    check_event(y, None, self.name)
     checks = [tf.debugging.assert_all_finite(
         y, 'Images contain NaN or infinite pixels.')]
     if self._image_shape is not None:

@@ -4,7 +4,11 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_glow.bijectors.images import check_image, num_pixels
+from tfp_glow.bijectors.events import (
+    check_event,
+    check_event_ndims,
+    num_positions,
+)
 
 __all__ = ['Invertible1x1Conv']
 
@@ -90,6 +94,9 @@ class Invertible1x1Conv(tfp.bijectors.Bijector):
   log|det J| = H * W * log|det W|
   ```
 
+  Over vectors (`event_ndims=1`) it is an invertible linear layer,
+  y = W x, with log|det J| = log|det W|.
+
   `W` starts as a random rotation (log|det W| = 0). With `lu_decomposed=True`
   it is parameterised as `W = P L (U + diag(sign(s) * exp(log|s|)))` [1], so
   the log-determinant is `sum(log|s|)` and `W^-1` comes from triangular solves
@@ -101,6 +108,7 @@ class Invertible1x1Conv(tfp.bijectors.Bijector):
   ```python
   conv = tfp_glow.Invertible1x1Conv(4, seed=0)
   y = conv.forward(tf.random.normal([8, 16, 16, 4]))
+  linear = tfp_glow.Invertible1x1Conv(2, event_ndims=1)   # [N, 2] vectors
   ```
 
   #### References
@@ -114,18 +122,22 @@ class Invertible1x1Conv(tfp.bijectors.Bijector):
                num_channels: int,
                lu_decomposed: bool = True,
                seed: int | None = None,
+               event_ndims: int = 3,
                validate_args: bool = False,
                dtype: tf.DType = tf.float32,
                name: str = 'invertible_1x1_conv'):
     """Builds an Invertible1x1Conv initialised to a random rotation.
 
     Args:
-      num_channels: Python `int`, the C of the [H, W, C] events.
+      num_channels: Python `int`, the C of [H, W, C] images or the D of [D]
+        vectors.
       lu_decomposed: Python `bool`, use the LU parameterisation.
         Default value: `True`.
       seed: Python `int` seeding the initial rotation; `None` draws a fresh
         one. The rotation's permutation is saved with checkpoints either way.
         Default value: `None`.
+      event_ndims: Python `int`, 3 for images, 1 for vectors.
+        Default value: 3.
       validate_args: Python `bool`, passed to the base class.
         Default value: `False`.
       dtype: floating `tf.DType` of the parameters and inputs.
@@ -136,10 +148,11 @@ class Invertible1x1Conv(tfp.bijectors.Bijector):
     parameters = dict(locals())
     with tf.name_scope(name) as scope:
       self._num_channels = num_channels
+      self._event_ndims = check_event_ndims(event_ndims, name)
       kernel_class = _LUKernel if lu_decomposed else _PlainKernel
       self._kernel = kernel_class(random_rotation(num_channels, seed), dtype)
       super().__init__(
-          forward_min_event_ndims=3,
+          forward_min_event_ndims=event_ndims,
           is_constant_jacobian=True,
           validate_args=validate_args,
           dtype=dtype,
@@ -155,13 +168,13 @@ class Invertible1x1Conv(tfp.bijectors.Bijector):
     return self._kernel.matrix()
 
   def _forward(self, x):
-    check_image(x, self._num_channels, self.name)
+    check_event(x, self._num_channels, self.name, self._event_ndims)
     return tf.tensordot(x, self._kernel.matrix(), [[-1], [1]])
 
   def _inverse(self, y):
-    check_image(y, self._num_channels, self.name)
+    check_event(y, self._num_channels, self.name, self._event_ndims)
     return tf.tensordot(y, self._kernel.inverse_matrix(), [[-1], [1]])
 
   def _forward_log_det_jacobian(self, x):
-    check_image(x, self._num_channels, self.name)
-    return num_pixels(x) * self._kernel.log_abs_det()
+    check_event(x, self._num_channels, self.name, self._event_ndims)
+    return num_positions(x, self._event_ndims) * self._kernel.log_abs_det()

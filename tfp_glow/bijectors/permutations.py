@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_glow.bijectors.images import check_image
+from tfp_glow.bijectors.events import check_event, check_event_ndims
 
 __all__ = ['ChannelPermutation']
 
@@ -17,7 +17,7 @@ class ChannelPermutation(tfp.bijectors.Bijector):
   log|det J| = 0
   ```
 
-  Glow's alternatives to a learned 1x1 convolution are `reverse` (RealNVP's
+  Over vectors (`event_ndims=1`) it reorders the entries. Glow's alternatives to a learned 1x1 convolution are `reverse` (RealNVP's
   channel reversal) and `shuffle` (a fixed random permutation). The
   permutation is a non-trainable variable, so checkpoints save it.
 
@@ -31,12 +31,15 @@ class ChannelPermutation(tfp.bijectors.Bijector):
 
   def __init__(self,
                permutation,
+               event_ndims: int = 3,
                validate_args: bool = False,
                name: str = 'channel_permutation'):
     """Builds a ChannelPermutation.
 
     Args:
       permutation: 1-D integer array-like, a permutation of `range(C)`.
+      event_ndims: Python `int`, 3 for images, 1 for vectors.
+        Default value: 3.
       validate_args: Python `bool`, passed to the base class.
         Default value: `False`.
       name: Python `str` name prefixed to ops created by this class.
@@ -52,10 +55,11 @@ class ChannelPermutation(tfp.bijectors.Bijector):
       raise ValueError(
           f'permutation must be a permutation of range(C), got {permutation}.')
     with tf.name_scope(name) as scope:
+      self._event_ndims = check_event_ndims(event_ndims, name)
       self._permutation = tf.Variable(
           permutation, dtype=tf.int32, trainable=False, name='permutation')
       super().__init__(
-          forward_min_event_ndims=3,
+          forward_min_event_ndims=event_ndims,
           is_constant_jacobian=True,
           validate_args=validate_args,
           parameters=parameters,
@@ -80,11 +84,13 @@ class ChannelPermutation(tfp.bijectors.Bijector):
     return self._permutation
 
   def _forward(self, x):
-    check_image(x, self._permutation.shape[0], self.name)
+    check_event(x, self._permutation.shape[0], self.name,
+                self._event_ndims)
     return tf.gather(x, self._permutation, axis=-1)
 
   def _inverse(self, y):
-    check_image(y, self._permutation.shape[0], self.name)
+    check_event(y, self._permutation.shape[0], self.name,
+                self._event_ndims)
     return tf.gather(y, tf.math.invert_permutation(self._permutation), axis=-1)
 
   def _forward_log_det_jacobian(self, x):

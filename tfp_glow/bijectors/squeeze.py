@@ -3,7 +3,7 @@
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_glow.bijectors.images import check_image
+from tfp_glow.bijectors.events import check_event
 
 __all__ = ['Squeeze']
 
@@ -87,7 +87,7 @@ class Squeeze(tfp.bijectors.Bijector):
     ]
 
   def _forward(self, x):
-    check_image(x, None, 'Squeeze')
+    check_event(x, None, 'Squeeze')
     self._check_divisible(x.shape)
     shape = tf.shape(x)
     with tf.control_dependencies(self._assert_divisible(shape)):
@@ -101,7 +101,7 @@ class Squeeze(tfp.bijectors.Bijector):
     return y
 
   def _inverse(self, y):
-    check_image(y, None, 'Squeeze')
+    check_event(y, None, 'Squeeze')
     self._check_channels(y.shape)
     shape = tf.shape(y)
     images = tf.reshape(y, tf.concat([[-1], shape[-3:]], axis=0))

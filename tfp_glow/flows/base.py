@@ -1,9 +1,11 @@
-"""The multi-scale frame every image flow is built on, and its distribution.
+"""The frame every flow is built on, and its distribution.
 
-A flow is one bijector from a flat N(0, I) latent to images: levels of
-bijectors, half of the channels factored out after each level but the last
-(`factor_out`), a top prior, a reshape to the flat latent. Each model
-(`glow.py`, `real_nvp.py`, `simple_flow.py`) only says what its levels hold.
+A flow (`Flow`) is one bijector from a flat N(0, I) latent to data. An image
+flow (`MultiScaleFlow`) holds levels of bijectors, half of the channels
+factored out after each level but the last (`factor_out`), a top prior, a
+reshape to the flat latent; each image model (`glow.py`, `real_nvp.py`,
+`simple_flow.py`) only says what its levels hold. A vector flow
+(`vector.py`) is a chain over [D] vectors.
 
 The one use of a TFP private name is here: `_Chain`, the class `tfb.Chain`
 returns for bijectors that are not composite tensors, and its
@@ -28,7 +30,7 @@ from tfp_glow.precision import network_dtype
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 
-__all__ = ['CouplingNetwork', 'MultiScaleFlow', 'affine_couplings',
+__all__ = ['CouplingNetwork', 'Flow', 'MultiScaleFlow', 'affine_couplings',
            'check_image_shape', 'flow_distribution', 'network_factory',
            'squeeze']
 
@@ -70,27 +72,17 @@ def squeeze(shape, validate_args: bool) -> tuple[tfb.Bijector, tuple]:
   return step, tuple(step.inverse_event_shape(shape).as_list())
 
 
-class MultiScaleFlow(_Chain):
-  """A chain from a flat N(0, I) latent to images, factoring out per level.
+class Flow(_Chain):
+  """A flow: one bijector from a flat N(0, I) latent to data, as a module.
 
-  `level_fn(index, shape, is_last)` describes a level: it returns the
-  level's bijectors in data -> latent order and the shape they end with; this
-  class factors out half the channels after every level but the last
-  (with the bijector `split_prior_fn(channels)` as their prior; N(0, I)
-  without it or where it returns `None`), appends the top prior's bijectors
-  `top_prior_fn(shape)` (none: N(0, I)), and flattens.
-  `level_sizes` gives the length of each level's slice of the latent, first
-  factored-out level first, top last.
-
-  With `num_classes`, the top prior is a `ClassPrior` (it replaces
-  `top_prior_fn`'s) and the flow is class-conditional: every method takes
-  integer `labels` as a keyword, which this chain routes by name to the
-  prior nested inside the factor-outs (TFP chains pass kwargs by bijector
-  name), so `dist.log_prob(x, bijector_kwargs={'labels': y})` and
-  `dist.sample(n, bijector_kwargs={'labels': y})` work on
-  `flow_distribution(flow)`. Every method also takes a Python bool
-  `training` (default `False`), routed alike to each `BatchNorm` the flow
-  holds (none: it changes nothing).
+  The frame every model shares: `level_sizes` slices the flat latent (one
+  temperature each in `flow_distribution`), `encode`/`decode` name the two
+  directions, and every method takes a `labels` keyword (class-conditional
+  flows, routed by name to the `ClassPrior`) and a Python bool `training`
+  (default `False`, routed alike to each `BatchNorm` the flow holds; none:
+  it changes nothing), so `dist.log_prob(x, bijector_kwargs={'labels': y})`
+  and `dist.sample(n, bijector_kwargs={'labels': y})` work on
+  `flow_distribution(flow)`.
 
   A flow is a `tf.Module` that owns its variables (and Keras layers), not a
   `CompositeTensor`: it subclasses TFP's `_Chain`, the class `tfb.Chain`
@@ -103,43 +95,17 @@ class MultiScaleFlow(_Chain):
   flow object.
   """
 
-  def __init__(self, image_shape, num_levels: int, level_fn,
-               split_prior_fn=None, top_prior_fn=None, preprocessing=(),
-               num_classes=None,
+  def __init__(self, bijectors, data_shape, level_sizes, class_prior=None,
                validate_args=False, dtype=tf.float32, parameters=None,
                name=None):
-    if num_levels < 1:
-      raise ValueError(
-          f'{type(self).__name__} needs num_levels >= 1, got {num_levels}.')
-    self._image_shape = tuple(image_shape)
-    self._image_dtype = tf.as_dtype(dtype)
-
-    def levels(index, shape):
-      steps, (height, width, channels) = level_fn(
-          index, shape, index == num_levels - 1)
-      if index == num_levels - 1:
-        size = height * width * channels
-        self._class_prior = ClassPrior(
-            [height, width, channels], num_classes,
-            validate_args=validate_args, dtype=dtype) if num_classes else None
-        if num_classes:
-          top = [self._class_prior]
-        elif top_prior_fn:
-          top = top_prior_fn([height, width, channels])
-        else:
-          top = []
-        flatten = tfb.Reshape([height, width, channels], [size])
-        return [*steps, *top, flatten], [size]
-      kept, sizes = levels(index + 1, (height, width, channels // 2))
-      out = factor_out(tfb.Chain(kept), (height, width, channels),
-                       split_prior_fn(channels) if split_prior_fn else None)
-      return [*steps, out], [height * width * channels // 2, *sizes]
-
-    domain = ImageDomain(self._image_shape, validate_args=validate_args)
-    bijectors, self._level_sizes = levels(0, self._image_shape)
-    super().__init__([domain, *preprocessing, *bijectors],
-                     validate_args=validate_args, parameters=parameters,
-                     name=name)
+    """`bijectors` as `tfb.Chain` takes them: the data side first, the flat
+    latent's side last."""
+    self._data_shape = tuple(data_shape)
+    self._data_dtype = tf.as_dtype(dtype)
+    self._level_sizes = tuple(level_sizes)
+    self._class_prior = class_prior
+    super().__init__(bijectors, validate_args=validate_args,
+                     parameters=parameters, name=name)
     # Name paths down to the bijectors that take `labels` and `training`
     # (tuples: a tf.Module would wrap lists and dicts for tracking).
     self._routes = (
@@ -148,13 +114,14 @@ class MultiScaleFlow(_Chain):
     )
 
   @property
-  def image_shape(self) -> tuple:
-    return self._image_shape
+  def data_shape(self) -> tuple:
+    """The event shape of the data: [H, W, C] images or [D] vectors."""
+    return self._data_shape
 
   @property
-  def image_dtype(self) -> tf.DType:
-    """Floating dtype of the images, latents and parameters."""
-    return self._image_dtype
+  def data_dtype(self) -> tf.DType:
+    """Floating dtype of the data, the latents and the parameters."""
+    return self._data_dtype
 
   @property
   def level_sizes(self) -> list[int]:
@@ -225,6 +192,68 @@ class MultiScaleFlow(_Chain):
     return self.forward(latents, **kwargs)
 
 
+
+
+class MultiScaleFlow(Flow):
+  """A chain from a flat N(0, I) latent to images, factoring out per level.
+
+  `level_fn(index, shape, is_last)` describes a level: it returns the
+  level's bijectors in data -> latent order and the shape they end with; this
+  class factors out half the channels after every level but the last
+  (with the bijector `split_prior_fn(channels)` as their prior; N(0, I)
+  without it or where it returns `None`), appends the top prior's bijectors
+  `top_prior_fn(shape)` (none: N(0, I)), and flattens.
+  `level_sizes` gives the length of each level's slice of the latent, first
+  factored-out level first, top last.
+
+  With `num_classes`, the top prior is a `ClassPrior` (it replaces
+  `top_prior_fn`'s) and the flow is class-conditional.
+  """
+
+  def __init__(self, image_shape, num_levels: int, level_fn,
+               split_prior_fn=None, top_prior_fn=None, preprocessing=(),
+               num_classes=None,
+               validate_args=False, dtype=tf.float32, parameters=None,
+               name=None):
+    if num_levels < 1:
+      raise ValueError(
+          f'{type(self).__name__} needs num_levels >= 1, got {num_levels}.')
+    class_prior = []
+
+    def levels(index, shape):
+      steps, (height, width, channels) = level_fn(
+          index, shape, index == num_levels - 1)
+      if index == num_levels - 1:
+        size = height * width * channels
+        if num_classes:
+          class_prior.append(ClassPrior(
+              [height, width, channels], num_classes,
+              validate_args=validate_args, dtype=dtype))
+          top = class_prior
+        elif top_prior_fn:
+          top = top_prior_fn([height, width, channels])
+        else:
+          top = []
+        flatten = tfb.Reshape([height, width, channels], [size])
+        return [*steps, *top, flatten], [size]
+      kept, sizes = levels(index + 1, (height, width, channels // 2))
+      out = factor_out(tfb.Chain(kept), (height, width, channels),
+                       split_prior_fn(channels) if split_prior_fn else None)
+      return [*steps, out], [height * width * channels // 2, *sizes]
+
+    domain = ImageDomain(tuple(image_shape), validate_args=validate_args)
+    bijectors, level_sizes = levels(0, tuple(image_shape))
+    super().__init__([domain, *preprocessing, *bijectors], image_shape,
+                     level_sizes, class_prior[0] if class_prior else None,
+                     validate_args=validate_args, dtype=dtype,
+                     parameters=parameters, name=name)
+
+  @property
+  def image_shape(self) -> tuple:
+    """(H, W, C), the flow's `data_shape`."""
+    return self.data_shape
+
+
 def _routes_to(chain: tfb.Bijector, matches) -> tuple[tuple[str, ...], ...]:
   """Names of the bijectors from `chain` down to each `b` with `matches(b)`.
 
@@ -259,23 +288,22 @@ def affine_couplings(shape, mask: str, count: int, make_network,
 
 
 
-def flow_distribution(flow: MultiScaleFlow,
-                      temperature=1.0) -> tfd.Distribution:
-  """The image distribution of `flow`: its latent base pushed forward.
+def flow_distribution(flow: Flow, temperature=1.0) -> tfd.Distribution:
+  """The data distribution of `flow`: its latent base pushed forward.
 
   ```none
   eps ~ N(0, T_l^2 I) on level l's slice of the flat latent,  x = flow(eps)
   ```
 
   Args:
-    flow: a `Glow`, `RealNVP` or `SimpleFlow` (any `MultiScaleFlow`).
+    flow: a `Glow`, `RealNVP`, `SimpleFlow` or `VectorRealNVP` (any `Flow`).
     temperature: the base standard deviation T: a float for every level, or
       one per level (first factored-out level first, top last). T = 1 is the
       model's density; T < 1 gives smoother samples.
       Default value: 1.
 
   Returns:
-    A `tfd.TransformedDistribution` over images, in `flow.image_dtype`.
+    A `tfd.TransformedDistribution` over the data, in `flow.data_dtype`.
   """
   sizes = flow.level_sizes
   temperatures = np.asarray(temperature, np.float64)
@@ -285,6 +313,6 @@ def flow_distribution(flow: MultiScaleFlow,
     raise ValueError(
         f'temperature must be a positive float or {len(sizes)} positive '
         f'floats (one per level), got {temperature!r}.')
-  scale = tf.constant(np.repeat(temperatures, sizes), flow.image_dtype)
+  scale = tf.constant(np.repeat(temperatures, sizes), flow.data_dtype)
   base = tfd.Independent(tfd.Normal(tf.zeros_like(scale), scale), 1)
   return tfd.TransformedDistribution(base, flow)
