@@ -138,7 +138,7 @@ def random_idx_directory(root, gzipped=True):
 @pytest.mark.parametrize('gzipped', [True, False])
 def test_idx_files_give_the_images_and_labels(tmp_path, gzipped):
   arrays = random_idx_directory(tmp_path, gzipped)
-  (train, train_labels), (test, test_labels) = data.load_idx(str(tmp_path))
+  (train, train_labels), (_, test_labels) = data.load_idx(str(tmp_path))
   np.testing.assert_array_equal(train[..., 0], arrays['train'][0])
   np.testing.assert_array_equal(test_labels, arrays['t10k'][1])
   assert train.dtype == np.uint8 and train.shape == (12, 6, 4, 1)
@@ -150,13 +150,19 @@ def test_idx_files_give_the_images_and_labels(tmp_path, gzipped):
   np.testing.assert_array_equal(labels, arrays['t10k'][1][:4])
 
 
+def write_bytes(path, content: bytes) -> None:
+  with gzip.open(path, 'wb') as file:
+    file.write(content)
+
+
 def test_malformed_idx_files_are_named(tmp_path):
   random_idx_directory(tmp_path)
   images = tmp_path / 'train-images-idx3-ubyte.gz'
-  content = gzip.open(images).read()
+  with gzip.open(images) as file:
+    content = file.read()
 
   def refused(data_bytes, message):
-    gzip.open(images, 'wb').write(data_bytes)
+    write_bytes(images, data_bytes)
     with pytest.raises(data.DataError, match=message):
       data.load_idx(str(tmp_path))
 
@@ -166,7 +172,7 @@ def test_malformed_idx_files_are_named(tmp_path):
   refused(b'\1\2' + content[2:], rf'{images} is not an IDX file')
   refused(content[:2] + b'\x07' + content[3:], 'unknown IDX data type 0x07')
   refused(content[:6], rf'{images} is truncated: its header needs 16 bytes')
-  gzip.open(images, 'wb').write(content)
+  write_bytes(images, content)
   labels = tmp_path / 't10k-labels-idx1-ubyte.gz'
   write_idx(labels, np.zeros([4], np.uint8))
   with pytest.raises(data.DataError, match=rf'{labels}: the labels must hold '
