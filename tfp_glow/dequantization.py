@@ -192,7 +192,7 @@ def dequantize(pixels: tf.Tensor,
 def log_likelihood_bound(dist: tfd.Distribution, pixels: tf.Tensor,
                          dequantizer: VariationalDequantizer | None = None,
                          num_samples: int = 1, seed=None,
-                         num_bins: int = 256) -> tf.Tensor:
+                         num_bins: int = 256, labels=None) -> tf.Tensor:
   """Importance-weighted bound on log P(k), as a density on [0, 1]^D.
 
   ```none
@@ -216,6 +216,9 @@ def log_likelihood_bound(dist: tfd.Distribution, pixels: tf.Tensor,
     num_bins: Python `int`, the number of pixel values; a `dequantizer`
       must have the same.
       Default value: 256.
+    labels: integer [N] labels of a class-conditional flow's images (the
+      bound is then on log P(k | y)); `None` for other flows.
+      Default value: `None`.
 
   Returns:
     [N] tensor of bounds.
@@ -231,5 +234,8 @@ def log_likelihood_bound(dist: tfd.Distribution, pixels: tf.Tensor,
   # All samples in one batch, sample-major: [num_samples * N, H, W, C].
   repeated = tf.tile(pixels, [num_samples] + [1] * (pixels.shape.rank - 1))
   images, log_q = dequantize(repeated, dequantizer, seed, num_bins)
-  log_weights = tf.reshape(dist.log_prob(images) - log_q, [num_samples, -1])
+  kwargs = ({} if labels is None else
+            {'bijector_kwargs': {'labels': tf.tile(labels, [num_samples])}})
+  log_weights = tf.reshape(dist.log_prob(images, **kwargs) - log_q,
+                           [num_samples, -1])
   return tf.reduce_logsumexp(log_weights, axis=0) - math.log(num_samples)

@@ -21,6 +21,7 @@ import shutil
 import tensorflow as tf
 
 from tfp_glow import registry
+from tfp_glow.dequantization import VariationalDequantizer
 from tfp_glow.training import FlowModel
 
 __all__ = ['BACKUP', 'RUN_FILES', 'RunError', 'best_checkpoint',
@@ -108,7 +109,9 @@ def build_model(flow_config: dict) -> FlowModel:
                        num_classes=flow_config.get('num_classes'))
   except ValueError as error:
     raise RunError(str(error)) from error
-  return FlowModel(flow)
+  dequantizer = (VariationalDequantizer(flow.image_shape)
+                 if flow_config.get('dequantizer') == 'variational' else None)
+  return FlowModel(flow, dequantizer=dequantizer)
 
 
 def restore_model(out: str, config: dict) -> FlowModel:
@@ -120,7 +123,10 @@ def restore_model(out: str, config: dict) -> FlowModel:
   # The flow's weights, every one of them; not the optimizer's state, which
   # evaluating, sampling and exporting do not use.
   try:
-    tf.train.Checkpoint(flow=model.flow).read(checkpoint).expect_partial(
+    weights = {'flow': model.flow}
+    if model.dequantizer:
+      weights['dequantizer'] = model.dequantizer
+    tf.train.Checkpoint(**weights).read(checkpoint).expect_partial(
         ).assert_existing_objects_matched()
   except (AssertionError, ValueError) as error:  # Missing, or other shapes.
     raise RunError(
