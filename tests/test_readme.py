@@ -95,6 +95,19 @@ def test_model_example_runs():
     assert np.all(np.isfinite(namespace[name])), name
 
 
+def test_vector_example_trains_and_checks_the_coupling():
+  namespace = run('VectorRealNVP(2')
+  assert np.isfinite(float(namespace['loss']))
+  assert namespace['log_det'].shape == [3]
+
+
+def test_the_fashion_mnist_command_reads_debians_directory():
+  command = re.search(r'```bash\nsudo apt-get install dataset-fashion-mnist\n'
+                      r'python -m tfp_glow (train .*)\n```', README).group(1)
+  args = cli._parser().parse_args(command.split())
+  assert args.data == tfp_glow.data.FASHION_MNIST_DIR
+
+
 def test_conditional_example_runs():
   namespace = run('num_classes=10')
   assert namespace['log_p'].shape == [8]
