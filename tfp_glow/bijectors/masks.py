@@ -54,7 +54,25 @@ class ChannelMask:
     return tf.concat(halves, axis=-1)
 
 
-class CheckerboardMask:
+class _MultiplyingMask:
+  """A mask b that multiplies: x_cond = b * x, x_active = x, and the shift
+  and log-scale are multiplied by 1 - b. Subclasses give b."""
+
+  def _conditioning_mask(self, x: tf.Tensor) -> tf.Tensor:
+    raise NotImplementedError
+
+  def split(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    return x * self._conditioning_mask(x), x
+
+  def restrict(self, params: tf.Tensor) -> tf.Tensor:
+    return params * (1. - self._conditioning_mask(params))
+
+  def merge(self, conditioning: tf.Tensor, active: tf.Tensor) -> tf.Tensor:
+    del conditioning  # Already passed through `active` unchanged.
+    return active
+
+
+class CheckerboardMask(_MultiplyingMask):
   """RealNVP's spatial checkerboard mask.
 
   ```none
@@ -79,18 +97,9 @@ class CheckerboardMask:
     mask = tf.equal((rows + cols) % 2, self.parity)
     return tf.cast(mask, x.dtype)[..., tf.newaxis]
 
-  def split(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    return x * self._conditioning_mask(x), x
-
-  def restrict(self, params: tf.Tensor) -> tf.Tensor:
-    return params * (1. - self._conditioning_mask(params))
-
-  def merge(self, conditioning: tf.Tensor, active: tf.Tensor) -> tf.Tensor:
-    del conditioning  # Already passed through `active` unchanged.
-    return active
 
 
-class BinaryMask:
+class BinaryMask(_MultiplyingMask):
   """A given binary mask over the last axis (a vector's entries, or an
   image's channels), as RealNVP writes its masks.
 
@@ -110,15 +119,6 @@ class BinaryMask:
   def _conditioning_mask(self, x: tf.Tensor) -> tf.Tensor:
     return tf.constant(self.mask, x.dtype)
 
-  def split(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    return x * self._conditioning_mask(x), x
-
-  def restrict(self, params: tf.Tensor) -> tf.Tensor:
-    return params * (1. - self._conditioning_mask(params))
-
-  def merge(self, conditioning: tf.Tensor, active: tf.Tensor) -> tf.Tensor:
-    del conditioning  # Already passed through `active` unchanged.
-    return active
 
 
 MASK_NAMES = ('channel', 'checkerboard')
