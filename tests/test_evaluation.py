@@ -189,7 +189,7 @@ def test_weights_that_do_not_fit_are_rejected(tmp_path):
 
 @pytest.mark.parametrize('name', ['glow', 'glow_conditional'])
 def test_epoch_logs_carry_the_scores_of_a_flows_samples(name):
-  flow = registry.build(name, image_shape=(28, 28, 1), width=4)
+  flow = registry.build(name, (28, 28, 1), width=4)
   logs = {'bits_per_dim': 8.}
   evaluation.SampleQuality(flow, 0.7, num_samples=20).on_epoch_end(0, logs)
   expected = {'sample_recognised', 'sample_classes', 'sample_frechet_distance',
