@@ -15,6 +15,7 @@ from tfp_glow import evaluation, optimizers, presets, registry, runs
 from tfp_glow.bijectors.coupling import LOG_SCALES
 from tfp_glow.classifier import classify
 from tfp_glow.dequantization import (
+    BOUND_SAMPLES,
     bin_centres,
     bits_per_dim,
     log_likelihood_bound,
@@ -33,9 +34,6 @@ from tfp_glow.samples import (
 from tfp_glow.serving_config import BATCHING_PARAMETERS_FILE, MODEL_CONFIG_FILE
 from tfp_glow.training import FlowModel
 
-# Importance samples of the bound that `evaluate` reports for a run with a
-# variational dequantizer.
-BOUND_SAMPLES = 8
 STRATEGIES = {
     'default': tf.distribute.get_strategy,
     'mirrored': tf.distribute.MirroredStrategy,

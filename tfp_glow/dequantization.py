@@ -12,7 +12,12 @@ from tfp_glow.precision import network_dtype
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 
+# Importance samples of the bound on log P(k) that `evaluate` prints and the
+# export serves for a model with a variational dequantizer.
+BOUND_SAMPLES = 8
+
 __all__ = [
+    'BOUND_SAMPLES',
     'VariationalDequantizer',
     'bin_centres',
     'bits_per_dim',

@@ -6,7 +6,13 @@ import warnings
 
 import tensorflow as tf
 
-from tfp_glow.dequantization import bin_centres, bits_per_dim
+from tfp_glow.dequantization import (
+    BOUND_SAMPLES,
+    VariationalDequantizer,
+    bin_centres,
+    bits_per_dim,
+    log_likelihood_bound,
+)
 from tfp_glow.flows import Flow, MultiScaleFlow, flow_distribution
 from tfp_glow.samples import to_pixels
 from tfp_glow.serving_config import write_serving_config
@@ -19,19 +25,45 @@ SIGNATURES = ('serving_default', 'sample', 'encode', 'decode')
 
 class _Images:
   """What the signatures of an image flow take and return: uint8 pixels,
-  modelled at their bin centres x = (k + 1/2) / num_bins."""
+  modelled at their bin centres x = (k + 1/2) / num_bins, and with a
+  variational dequantizer also by the importance-weighted bound on log P(k).
+  """
 
-  def __init__(self, flow: MultiScaleFlow, num_bins: int):
-    self.flow, self.num_bins = flow, num_bins
+  def __init__(self, flow: MultiScaleFlow, num_bins: int,
+               dequantizer: VariationalDequantizer | None):
+    self.flow, self.num_bins, self.dequantizer = flow, num_bins, dequantizer
     self.spec = tf.TensorSpec([None, *flow.image_shape], tf.uint8,
                               name='images')
 
   def to_flow(self, pixels):
     return bin_centres(pixels, self.num_bins, self.flow.data_dtype)
 
-  def log_prob_outputs(self, log_p) -> dict:
-    return {'log_prob': log_p, 'bits_per_dim': bits_per_dim(
-        log_p, self.flow.image_shape, self.num_bins)}
+  def log_prob_outputs(self, log_p, pixels, conditioning: dict) -> dict:
+    outputs = {'log_prob': log_p, 'bits_per_dim': self._bits(log_p)}
+    if self.dequantizer:
+      bound = self._bound(pixels, conditioning.get('labels'))
+      outputs.update(log_likelihood_bound=bound,
+                     bound_bits_per_dim=self._bits(bound))
+    return outputs
+
+  def _bits(self, log_p):
+    return bits_per_dim(log_p, self.flow.image_shape, self.num_bins)
+
+  def _bound(self, pixels, labels):
+    """log_likelihood_bound of each image with BOUND_SAMPLES draws of q from
+    one fixed seed: a row's bound does not depend on the other rows, so TF
+    Serving may batch requests."""
+    dist = flow_distribution(self.flow)
+
+    def row_bound(pixels, labels=None):
+      return log_likelihood_bound(
+          dist, pixels[None], self.dequantizer, BOUND_SAMPLES, seed=[0, 0],
+          num_bins=self.num_bins,
+          labels=None if labels is None else labels[None])[0]
+
+    rows = pixels if labels is None else (pixels, labels)
+    return tf.map_fn(lambda row: row_bound(*tf.nest.flatten(row)), rows,
+                     fn_output_signature=self.flow.data_dtype)
 
   def decoded(self, continuous, with_continuous: bool = False) -> dict:
     outputs = {'images': to_pixels(continuous, self.num_bins)}
@@ -50,7 +82,8 @@ class _Vectors:
   def to_flow(self, values):
     return values
 
-  def log_prob_outputs(self, log_p) -> dict:
+  def log_prob_outputs(self, log_p, values, conditioning: dict) -> dict:
+    del values, conditioning  # Vectors have no dequantization bound.
     return {'log_prob': log_p}
 
   def decoded(self, values, with_continuous: bool = False) -> dict:
@@ -58,16 +91,22 @@ class _Vectors:
     return {'values': values}
 
 
-def serving_signatures(flow: Flow, num_bins: int = 256) -> dict:
+def serving_signatures(flow: Flow, num_bins: int = 256,
+                       dequantizer: VariationalDequantizer | None = None
+                       ) -> dict:
   """The four signatures as concrete functions over `flow`'s variables.
 
   An image flow's signatures take and return uint8 `images`; a vector
   flow's take and return float `values` [batch, D]. A class-conditional
   flow's signatures also take int32 `labels`, one per image (sample: one per
-  sample); the others' stay as they are.
+  sample); the others' stay as they are. With the `dequantizer` an image
+  flow was trained with, `serving_default` also returns its bound.
   """
-  data = (_Images(flow, num_bins) if isinstance(flow, MultiScaleFlow)
-          else _Vectors(flow))
+  if dequantizer is not None and not isinstance(flow, MultiScaleFlow):
+    raise ValueError('a dequantizer applies to image flows only, got a '
+                     f'{type(flow).__name__}.')
+  data = (_Images(flow, num_bins, dequantizer)
+          if isinstance(flow, MultiScaleFlow) else _Vectors(flow))
   data_spec = data.spec
   dtype = flow.data_dtype
   latent_size = sum(flow.level_sizes)
@@ -102,10 +141,10 @@ def serving_signatures(flow: Flow, num_bins: int = 256) -> dict:
 
   @tf.function(input_signature=[data_spec, *label_specs])
   def log_prob(inputs, *labels):
-    log_p = flow_distribution(flow).log_prob(
-        continuous(inputs),
-        bijector_kwargs=conditioning(labels, tf.shape(inputs)[0]))
-    return data.log_prob_outputs(log_p)
+    kwargs = conditioning(labels, tf.shape(inputs)[0])
+    log_p = flow_distribution(flow).log_prob(continuous(inputs),
+                                             bijector_kwargs=kwargs)
+    return data.log_prob_outputs(log_p, inputs, kwargs)
 
   @tf.function(input_signature=[
       tf.TensorSpec([None], tf.float32, name='temperature'),
@@ -162,6 +201,9 @@ def export_saved_model(model_or_flow, export_dir: str,
 
   ```none
   serving_default  images -> log_prob, bits_per_dim   (x = (k + 1/2) / 256)
+                   and, for a FlowModel trained with a variational
+                   dequantizer, log_likelihood_bound, bound_bits_per_dim
+                   (the importance-weighted bound, BOUND_SAMPLES draws)
   sample           temperature, seed -> images, continuous
                    (a row each: temperature [batch], seed [batch, 2])
   encode           images -> latents                   (every level, flat)
@@ -201,6 +243,7 @@ def export_saved_model(model_or_flow, export_dir: str,
     ValueError: for a version < 1 or warmup_rows < 0.
   """
   flow = getattr(model_or_flow, 'flow', model_or_flow)
+  dequantizer = getattr(model_or_flow, 'dequantizer', None)
   if not isinstance(flow, Flow):
     raise TypeError('export_saved_model needs a FlowModel or a Glow, RealNVP, '
                     f'SimpleFlow or VectorRealNVP, got '
@@ -219,9 +262,11 @@ def export_saved_model(model_or_flow, export_dir: str,
     raise FileExistsError(f'{path} exists; exports are never overwritten.')
   # Only the variables and the traced signatures are saved: loading needs
   # neither tfp_glow nor TensorFlow Probability.
-  signatures = serving_signatures(flow, num_bins)
+  signatures = serving_signatures(flow, num_bins, dequantizer)
   root = tf.Module(name='tfp_glow_export')
-  root.flow_variables = list(flow.variables)  # after tracing built them all
+  # After tracing built them all.
+  root.flow_variables = [*flow.variables,
+                         *(dequantizer.variables if dequantizer else ())]
   tf.saved_model.save(root, path, signatures=signatures)
   if warmup_rows:
     model_name = os.path.basename(os.path.normpath(export_dir))
