@@ -18,14 +18,16 @@ S seconds of training (clock stopped) 500 samples at each of
 Frechet distance to the test digits).
 
 tfp_glow's flows train with the bijector kwarg `training=True` (batch
-statistics in `realnvp_batch_norm`'s BatchNorms, nothing for the others) and are
-scored without it (moving averages).
+statistics in `realnvp`'s BatchNorms, nothing for the others) and are
+scored without it (moving averages). `NAME:SWITCH` is the registry entry
+NAME with its switch flag SWITCH on (`realnvp:double_width_per_scale`).
 
   python benchmarks/quality.py                      # Glow 2 x 8, width 128
   python benchmarks/quality.py --max-steps 151 --eval-every 50 --seeds 0,1,2
   python benchmarks/quality.py --models glow,tfb_glow,realnvp,simple \\
       --seconds 300
-  python benchmarks/quality.py --models realnvp,realnvp_batch_norm   # batch norm
+  python benchmarks/quality.py --models realnvp_no_batch_norm,realnvp,\
+      realnvp:double_width_per_scale --seeds 0,1,2 --width 64   # the paper's
   python benchmarks/quality.py --models glow,glow_sigmoid     # coupling scale
   python benchmarks/quality.py --seconds 600 --eval-every 100 --score-every 300
   python benchmarks/quality.py --data /usr/share/datasets/fashion-mnist \\
@@ -62,12 +64,17 @@ def build(name: str, args, seed: int = 0):
         exit_bijector_fn=tfb.GlowDefaultExitNetwork, seed=seed)
     base = tfd.Sample(tfd.Normal(0., 1.), [int(np.prod(IMAGE_SHAPE))])
     return tfd.TransformedDistribution(base, flow), flow
+  name, *switches = name.split(':')
   model = tfp_glow.registry.MODELS[name]
   sizes = {'levels': args.levels, 'steps_per_level': args.steps,
            'hidden_channels': args.width // WIDTH_SHARE[model.flow],
            'seed': seed}
-  flow = model.build(IMAGE_SHAPE, {flag: value for flag, value in sizes.items()
-                                   if flag in model.flags})
+  for switch in switches:
+    if switch not in model.flags:
+      raise ValueError(f'{name} has no flag {switch}.')
+  flow = model.build(IMAGE_SHAPE, {
+      **{flag: value for flag, value in sizes.items() if flag in model.flags},
+      **dict.fromkeys(switches, True)})
   return tfp_glow.flow_distribution(flow), flow
 
 

@@ -37,16 +37,20 @@ def one_per(key) -> list[str]:
   return sorted(firsts.values())
 
 
+def batch_norm(model) -> bool:
+  """Whether the entry's flow has BatchNorms, at its flags' defaults."""
+  return bool({**model.arguments(), **model.variant}.get('batch_norm'))
+
+
 # One model per flow family (Glow, RealNVP, SimpleFlow, ...).
 FAMILIES = one_per(lambda model: model.flow)
 # One model per code path through the export: the family's ops, labels
 # (the signatures' labels input) and BatchNorms (their moving averages).
 PATHS = one_per(lambda model: (model.flow, model.conditional,
-                               bool(model.variant.get('batch_norm'))))
+                               batch_norm(model)))
 # One model per code path through `FlowModel.train_step`, which differs by
 # labels (the classification loss) and BatchNorms (batch statistics) only.
-FIT_PATHS = one_per(lambda model: (model.conditional,
-                                   bool(model.variant.get('batch_norm'))))
+FIT_PATHS = one_per(lambda model: (model.conditional, batch_norm(model)))
 
 def event_shape(name: str) -> tuple:
   """The test events of model `name`: images or vectors."""

@@ -415,7 +415,7 @@ def test_a_dequantizer_is_refused_for_a_vector_flow():
 
 def test_batch_norm_serves_its_moving_averages(tmp_path):
   """Exported log-likelihoods are the in-process inference-mode ones."""
-  flow = registry.build('realnvp_batch_norm', width=4, num_scales=1)
+  flow = registry.build('realnvp', width=4, num_scales=1)
   dist = tfp_glow.flow_distribution(flow)
   rng = np.random.default_rng(0)
   for high in (0.5, 1.):  # Two training batches move the averages.

@@ -1,5 +1,7 @@
 """Whole-model checks: Glow as one bijector inside a TransformedDistribution."""
 
+import collections
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -8,6 +10,7 @@ import tensorflow_probability as tfp
 import tfp_glow
 from tests import registry
 from tests.bijector_checks import check_bijector
+from tfp_glow.nets import ResNet
 
 tfd = tfp.distributions
 
@@ -125,6 +128,19 @@ def test_temperature_scales_the_base_per_level():
     tfp_glow.flow_distribution(flow, temperature=[0.5, 0.5, 0.5])
   with pytest.raises(ValueError, match='positive'):
     tfp_glow.flow_distribution(flow, temperature=0.)
+
+
+def test_real_nvp_doubles_its_width_per_scale_on_request():
+  """The paper's schedule: 6 networks at scale 0 (3 checkerboard, 3
+  channel-wise couplings), 4 at the last scale, twice as wide there."""
+  def widths(**kwargs):
+    flow = tfp_glow.RealNVP((8, 8, 1), hidden_channels=4, num_blocks=1,
+                            **kwargs)
+    return collections.Counter(module.conv_in.filters
+                               for module in flow.submodules
+                               if isinstance(module, ResNet))
+  assert widths() == {4: 10}
+  assert widths(double_width_per_scale=True) == {4: 6, 8: 4}
 
 
 @pytest.mark.parametrize('model, kwargs, match', [

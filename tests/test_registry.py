@@ -6,6 +6,9 @@ import pytest
 from tfp_glow import cli, registry, runs
 
 NARROW = {'hidden_channels': '4', 'steps_per_level': '1', 'blocks': '1'}
+# A value each size flag takes, where '2' is not one (switches take none).
+VALUES = {'coupling_log_scale': ['tanh'], 'batch_norm': [],
+          'double_width_per_scale': []}
 
 
 def train_args(name: str, *extra: str):
@@ -36,9 +39,9 @@ def test_every_model_builds_from_its_command_line_config(name):
     for flag in cli.SIZE_FLAGS if flag not in model.flags])
 def test_a_size_flag_the_model_does_not_take_is_refused(name, flag, capsys):
   dashed = f'--{flag.replace("_", "-")}'
-  value = 'tanh' if flag == 'coupling_log_scale' else '2'
+  value = VALUES.get(flag, ['2'])
   assert cli.main(['train', '--model', name, '--data', 'digits.npz', '--out',
-                   'run', dashed, value]) == 2
+                   'run', dashed, *value]) == 2
   assert capsys.readouterr().err.strip() == (
       f'tfp_glow train: error: {dashed} does not apply to --model {name}.')
 
@@ -61,6 +64,33 @@ def test_a_conditional_entry_needs_the_number_of_classes():
   with pytest.raises(ValueError, match='class-conditional and needs '
                      'num_classes'):
     registry.MODELS['glow_conditional'].build((8, 8, 1))
+
+
+def test_realnvp_runs_from_before_the_paper_defaults_keep_their_model(
+    tmp_path):
+  """A `realnvp` run's config.json from before the batch-norm flag builds
+  the RealNVP without BatchNorms it was trained with; one of the retired
+  `realnvp_batch_norm` entry reads as today's `realnvp`, and `train`
+  resumes it."""
+  old = {'model': 'realnvp', 'image_shape': [8, 8, 1], 'seed': 0,
+         'levels': 2, 'hidden_channels': 4, 'blocks': 1}
+  assert runs.current_flow_config(old) == {
+      **old, 'batch_norm': False, 'double_width_per_scale': False}
+  assert runs.build_model(old).flow.parameters['batch_norm'] is False
+  renamed = runs.current_flow_config({**old, 'model': 'realnvp_batch_norm'})
+  today = cli._sizes(train_args('realnvp', '--hidden-channels', '4',
+                                '--blocks', '1'))
+  assert renamed == {**old, **today}
+  assert today['batch_norm'] is True
+  data = {'dataset': None, 'data': 'digits.npz'}
+  runs.write_config(str(tmp_path), {
+      'flow': {**old, 'model': 'realnvp_batch_norm'}, 'data': data})
+  runs.check_run_directory(str(tmp_path), {'flow': renamed, 'data': data},
+                           overwrite=False)
+  with pytest.raises(runs.RunError, match='another model'):
+    runs.check_run_directory(str(tmp_path), {
+        'flow': {**renamed, 'batch_norm': False}, 'data': data},
+                             overwrite=False)
 
 
 def test_the_simple_flow_trains_and_evaluates_from_the_command_line(

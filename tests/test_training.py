@@ -276,7 +276,7 @@ def test_fit_trains_batch_norms_and_everything_else_uses_moving_averages(
   BatchNorm, under two replicas too), moving averages in evaluate, log_prob
   and sampling."""
   with mirrored_strategy.scope():
-    model = tfp_glow.FlowModel(registry.build('realnvp_batch_norm',
+    model = tfp_glow.FlowModel(registry.build('realnvp',
                                               num_scales=1))
     history = fit(model, [continuous(1), continuous(2), continuous(3)],
                   tf_keras.optimizers.Adam(1e-3))

@@ -133,6 +133,13 @@ def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
                      "openai/glow's sigmoid(h + 2)")
   train.add_argument('--hidden-channels', type=int)
   train.add_argument('--blocks', type=int, help='RealNVP residual blocks')
+  train.add_argument('--batch-norm', action=argparse.BooleanOptionalAction,
+                     help='RealNVP: a BatchNorm after every coupling, as in '
+                     'the paper (default: on)')
+  train.add_argument('--double-width-per-scale',
+                     action=argparse.BooleanOptionalAction,
+                     help="RealNVP: the paper's hidden width schedule, "
+                     '--hidden-channels x 2**s at scale s (default: off)')
   train.add_argument('--seed', type=int, default=0)
   train.add_argument('--conditional', action='store_true',
                      help='class-conditional flow, trained on the labels')
@@ -336,10 +343,18 @@ def _sizes(args) -> dict:
   return sizes
 
 
+def _describe_size(flag: str, value) -> str:
+  """'hidden channels 64'; a switch by its name: 'batch norm', 'no ...'."""
+  name = flag.replace('_', ' ')
+  if isinstance(value, bool):
+    return name if value else f'no {name}'
+  return f'{name} {value}'
+
+
 def _plan(args, flow_config: dict, images: data_lib.ImageData,
           done: int) -> str:
   """What `train` is about to run and where its results go, in a few lines."""
-  sizes = ', '.join(f'{flag.replace("_", " ")} {value}'
+  sizes = ', '.join(_describe_size(flag, value)
                     for flag, value in flow_config.items()
                     if flag not in ('model', 'image_shape', 'seed'))
   gpus = tf.config.list_physical_devices('GPU')

@@ -23,7 +23,7 @@ from typing import Any
 from tfp_glow.flows import Flow, Glow, RealNVP, SimpleFlow, VectorRealNVP
 from tfp_glow.presets import PRESETS
 
-__all__ = ['IMAGE_MODELS', 'MODELS', 'ModelConfig', 'Size']
+__all__ = ['IMAGE_MODELS', 'MODELS', 'RENAMED', 'ModelConfig', 'Size']
 
 @dataclasses.dataclass(frozen=True)
 class Size:
@@ -138,6 +138,8 @@ _REAL_NVP_SIZES = {
     'levels': Size('num_scales', 2),
     'hidden_channels': Size('hidden_channels', 64),
     'blocks': Size('num_blocks', 4),
+    'batch_norm': Size('batch_norm', True),
+    'double_width_per_scale': Size('double_width_per_scale', False),
 }
 _VECTOR_SIZES = {
     'hidden_channels': Size('hidden_channels', 64),
@@ -158,7 +160,8 @@ def _glow(conditional=False, **variant) -> ModelConfig:
 
 def _real_nvp(**variant) -> ModelConfig:
   return ModelConfig(RealNVP, _REAL_NVP_SIZES, variant,
-                     shallow={'num_blocks': 1})
+                     shallow={'num_blocks': 1},
+                     legacy={'batch_norm': False})
 
 
 def _simple_flow(**variant) -> ModelConfig:
@@ -175,14 +178,18 @@ MODELS = {
     'glow_reverse_fixed_priors': _glow(permutation='reverse',
                                        use_split_prior=False, learn_top=False),
     'glow_conditional': _glow(conditional=True),
-    'realnvp': _real_nvp(),
-    'realnvp_batch_norm': _real_nvp(batch_norm=True),
+    'realnvp': _real_nvp(),                       # the paper's: batch norm
+    'realnvp_no_batch_norm': _real_nvp(batch_norm=False),
     'simple': _simple_flow(),                     # multi-scale: --levels 2
     'simple_single_scale': _simple_flow(multi_scale=False),
     # Two couplings: the fewest that transform every entry.
     'realnvp_vector': ModelConfig(VectorRealNVP, _VECTOR_SIZES,
                                   shallow={'num_couplings': 2}, event_ndims=1),
 }
+
+# Entries that runs may name but the registry no longer lists: their entry
+# today and the flag values that make the same model.
+RENAMED = {'realnvp_batch_norm': ('realnvp', {'batch_norm': True})}
 
 # The models over images, which the command line trains.
 IMAGE_MODELS = {name: model for name, model in MODELS.items()

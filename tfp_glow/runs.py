@@ -25,7 +25,8 @@ from tfp_glow.dequantization import VariationalDequantizer
 from tfp_glow.training import FlowModel
 
 __all__ = ['BACKUP', 'RUN_FILES', 'RunError', 'best_checkpoint',
-           'best_so_far', 'build_model', 'check_run_directory', 'describe',
+           'best_so_far', 'build_model', 'check_run_directory',
+           'current_flow_config', 'describe',
            'epochs_done', 'history', 'read_config', 'remove_run', 'restore_model',
            'write_config']
 
@@ -47,7 +48,8 @@ def check_run_directory(out: str, config: dict, overwrite: bool) -> None:
     return
   with open(path) as file:
     previous = json.load(file)
-  if (previous['flow'], previous['data']) != (config['flow'], config['data']):
+  if ((current_flow_config(previous['flow']), previous['data'])
+      != (config['flow'], config['data'])):
     raise RunError(
         f'{out} holds a run of another model or data '
         f'({describe(previous)}, not {describe(config)}); pass '
@@ -96,16 +98,29 @@ def epochs_done(out: str) -> int:
       'ckpt_saved_epoch/.ATTRIBUTES/VARIABLE_VALUE')) + 1
 
 
-def build_model(flow_config: dict) -> FlowModel:
-  """A new `FlowModel` of the registry's model that `flow_config` names.
+def current_flow_config(flow_config: dict) -> dict:
+  """A run's flow config as `train` writes it today, for the same model.
 
-  A size the config lacks, written before its flag existed, takes the
-  model's `legacy` value (what the run was trained with).
+  A renamed entry (`registry.RENAMED`) takes its new name and the flag
+  values that make it; a size flag the config lacks, written before the
+  flag existed, takes the model's `legacy` value (what the run was trained
+  with) or else its default.
   """
+  name, values = registry.RENAMED.get(flow_config['model'],
+                                      (flow_config['model'], {}))
+  model = registry.MODELS[name]
+  sizes = {flag: model.legacy.get(flag, size.default)
+           for flag, size in model.flags.items() if flag != 'seed'}
+  return {**sizes, **values, **flow_config, 'model': name}
+
+
+def build_model(flow_config: dict) -> FlowModel:
+  """A new `FlowModel` of the model that `flow_config` names (as
+  `current_flow_config` reads it)."""
+  flow_config = current_flow_config(flow_config)
   model = registry.MODELS[flow_config['model']]
   try:  # The models check their sizes against the image shape.
-    flow = model.build(flow_config['image_shape'],
-                       {**model.legacy, **flow_config},
+    flow = model.build(flow_config['image_shape'], flow_config,
                        num_classes=flow_config.get('num_classes'))
   except ValueError as error:
     raise RunError(str(error)) from error
