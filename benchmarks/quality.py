@@ -26,8 +26,8 @@ NAME with its switch flag SWITCH on (`realnvp:double_width_per_scale`).
   python benchmarks/quality.py --max-steps 151 --eval-every 50 --seeds 0,1,2
   python benchmarks/quality.py --models glow,tfb_glow,realnvp,simple \\
       --seconds 300
-  python benchmarks/quality.py --models realnvp_no_batch_norm,realnvp,\
-      realnvp:double_width_per_scale --seeds 0,1,2 --width 64   # the paper's
+  python benchmarks/quality.py --models realnvp_no_batch_norm,realnvp,realnvp:double_width_per_scale \\
+      --seeds 0,1,2 --width 64   # the paper's
   python benchmarks/quality.py --models glow,glow_sigmoid     # coupling scale
   python benchmarks/quality.py --seconds 600 --eval-every 100 --score-every 300
   python benchmarks/quality.py --data /usr/share/datasets/fashion-mnist \\
