@@ -70,8 +70,9 @@ def build(name: str, args, seed: int = 0):
            'hidden_channels': args.width // WIDTH_SHARE[model.flow],
            'seed': seed}
   for switch in switches:
-    if switch not in model.flags:
-      raise ValueError(f'{name} has no flag {switch}.')
+    if (switch not in model.flags
+        or not isinstance(model.flags[switch].default, bool)):
+      raise ValueError(f'{name} has no switch flag {switch}.')
   flow = model.build(IMAGE_SHAPE, {
       **{flag: value for flag, value in sizes.items() if flag in model.flags},
       **dict.fromkeys(switches, True)})

@@ -87,6 +87,8 @@ def test_realnvp_runs_from_before_the_paper_defaults_keep_their_model(
       'flow': {**old, 'model': 'realnvp_batch_norm'}, 'data': data})
   runs.check_run_directory(str(tmp_path), {'flow': renamed, 'data': data},
                            overwrite=False)
+  with pytest.raises(runs.RunError, match="model 'realnvp_paper'"):
+    runs.build_model({**old, 'model': 'realnvp_paper'})
   with pytest.raises(runs.RunError, match='another model'):
     runs.check_run_directory(str(tmp_path), {
         'flow': {**renamed, 'batch_norm': False}, 'data': data},

@@ -108,6 +108,9 @@ def current_flow_config(flow_config: dict) -> dict:
   """
   name, values = registry.RENAMED.get(flow_config['model'],
                                       (flow_config['model'], {}))
+  if name not in registry.MODELS:
+    raise RunError(f'the run names model {name!r}, which this tfp_glow '
+                   'does not have.')
   model = registry.MODELS[name]
   sizes = {flag: model.legacy.get(flag, size.default)
            for flag, size in model.flags.items() if flag != 'seed'}
