@@ -142,7 +142,9 @@ def test_overwrite_replaces_only_with_consent(trained_run, digits_npz,
   glow = ['train', '--data', digits_npz, '--out', out, '--epochs', '1',
           *SMALL_GLOW]
   assert cli.main(realnvp) == 0
-  capsys.readouterr()
+  assert capsys.readouterr().out.startswith(
+      'tfp_glow train: realnvp (levels 2, hidden channels 8, blocks 1, batch '
+      'norm, no double width per scale) on ')
   assert cli.main(glow) == 2
   error = capsys.readouterr().err
   assert 'holds a run of another model or data (realnvp' in error

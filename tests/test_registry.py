@@ -89,10 +89,19 @@ def test_realnvp_runs_from_before_the_paper_defaults_keep_their_model(
                            overwrite=False)
   with pytest.raises(runs.RunError, match="model 'realnvp_paper'"):
     runs.build_model({**old, 'model': 'realnvp_paper'})
-  with pytest.raises(runs.RunError, match='another model'):
+  with pytest.raises(runs.RunError, match='to resume it, pass --batch-norm;'):
     runs.check_run_directory(str(tmp_path), {
         'flow': {**renamed, 'batch_norm': False}, 'data': data},
                              overwrite=False)
+  runs.write_config(str(tmp_path), {'flow': old, 'data': data})
+  with pytest.raises(runs.RunError) as refusal:
+    runs.check_run_directory(str(tmp_path), {'flow': renamed, 'data': data},
+                             overwrite=False)
+  assert ('holds a run of another model or data (realnvp (levels 2, hidden '
+          'channels 4, blocks 1, no batch norm, no double width per scale, '
+          'seed 0) on digits.npz, not realnvp (levels 2, hidden channels 4, '
+          'blocks 1, batch norm, ') in str(refusal.value)
+  assert 'to resume it, pass --no-batch-norm;' in str(refusal.value)
 
 
 def test_the_simple_flow_trains_and_evaluates_from_the_command_line(

@@ -343,18 +343,10 @@ def _sizes(args) -> dict:
   return sizes
 
 
-def _describe_size(flag: str, value) -> str:
-  """'hidden channels 64'; a switch by its name: 'batch norm', 'no ...'."""
-  name = flag.replace('_', ' ')
-  if isinstance(value, bool):
-    return name if value else f'no {name}'
-  return f'{name} {value}'
-
-
 def _plan(args, flow_config: dict, images: data_lib.ImageData,
           done: int) -> str:
   """What `train` is about to run and where its results go, in a few lines."""
-  sizes = ', '.join(_describe_size(flag, value)
+  sizes = ', '.join(runs.describe_size(flag, value)
                     for flag, value in flow_config.items()
                     if flag not in ('model', 'image_shape', 'seed'))
   gpus = tf.config.list_physical_devices('GPU')

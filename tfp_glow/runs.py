@@ -26,9 +26,9 @@ from tfp_glow.training import FlowModel
 
 __all__ = ['BACKUP', 'RUN_FILES', 'RunError', 'best_checkpoint',
            'best_so_far', 'build_model', 'check_run_directory',
-           'current_flow_config', 'describe',
+           'current_flow_config', 'describe', 'describe_size',
            'epochs_done', 'history', 'read_config', 'remove_run', 'restore_model',
-           'write_config']
+           'train_flag', 'write_config']
 
 # What a run directory holds; `--overwrite` removes exactly these.
 RUN_FILES = ('config.json', 'history.csv', 'backup', 'checkpoints', 'logs',
@@ -42,18 +42,28 @@ class RunError(Exception):
 
 
 def check_run_directory(out: str, config: dict, overwrite: bool) -> None:
-  """Refuses a directory holding another run, unless `overwrite`."""
+  """Refuses a directory holding another run, unless `overwrite`; says which
+  flags resume it when only the model's sizes or seed differ."""
   path = os.path.join(out, 'config.json')
   if overwrite or not os.path.exists(path):
     return
   with open(path) as file:
     previous = json.load(file)
-  if ((current_flow_config(previous['flow']), previous['data'])
-      != (config['flow'], config['data'])):
-    raise RunError(
-        f'{out} holds a run of another model or data '
-        f'({describe(previous)}, not {describe(config)}); pass '
-        f'--overwrite to replace it or choose another --out.')
+  previous = {**previous, 'flow': current_flow_config(previous['flow'])}
+  if (previous['flow'], previous['data']) == (config['flow'], config['data']):
+    return
+  resume = ''
+  changed = {name for name in {*previous['flow'], *config['flow']}
+             if previous['flow'].get(name) != config['flow'].get(name)}
+  flags = registry.MODELS[previous['flow']['model']].flags
+  if previous['data'] == config['data'] and changed <= flags.keys():
+    resume = ' '.join(train_flag(name, previous['flow'][name])
+                      for name in flags if name in changed)
+    resume = f'; to resume it, pass {resume}'
+  raise RunError(
+      f'{out} holds a run of another model or data ({describe(previous)}, '
+      f'not {describe(config)}){resume}; pass --overwrite to replace it or '
+      'choose another --out.')
 
 
 def remove_run(out: str) -> None:
@@ -175,6 +185,25 @@ def history(out: str) -> list[dict]:
 
 
 def describe(config: dict) -> str:
-  flow = dict(config['flow'])
+  """'realnvp (levels 2, hidden channels 4, no batch norm, seed 0) on X'."""
+  flow = config['flow']
+  sizes = ', '.join(describe_size(name, value) for name, value in flow.items()
+                    if name not in ('model', 'image_shape'))
   source = config['data']['dataset'] or config['data']['data']
-  return f'{flow.pop("model")} {flow} on {source}'
+  return f'{flow["model"]} ({sizes}) on {source}'
+
+
+def describe_size(name: str, value) -> str:
+  """'hidden channels 64'; a switch by its name: 'batch norm', 'no ...'."""
+  words = name.replace('_', ' ')
+  if isinstance(value, bool):
+    return words if value else f'no {words}'
+  return f'{words} {value}'
+
+
+def train_flag(name: str, value) -> str:
+  """The `train` flag that sets a size: '--blocks 4', '--no-batch-norm'."""
+  flag = name.replace('_', '-')
+  if isinstance(value, bool):
+    return f'--{flag}' if value else f'--no-{flag}'
+  return f'--{flag} {value}'

@@ -61,8 +61,8 @@ class FlowModel(tf_keras.Model):
     checkpointed, so a restored model never re-initialises;
   - skips the update when the loss or any gradient is not finite, on every
     replica alike, and counts skipped steps in the `nonfinite_steps` metric;
-  - runs the flow with `training=True`: the `BatchNorm`s of
-    `RealNVP(batch_norm=True)` normalise with the batch's statistics (each
+  - runs the flow with `training=True`: the `BatchNorm`s of a `RealNVP`
+    (its default, `batch_norm=True`) normalise with the batch's statistics (each
     replica its own) and update their moving averages (with the replicas'
     mean), which every other call uses (`evaluate`, `log_likelihood`,
     `call`, sampling, export).
