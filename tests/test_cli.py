@@ -12,11 +12,12 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
 from sklearn.datasets import load_digits
 
 import tfp_glow
 from tests.idx_files import write_idx_directory
-from tfp_glow import cli, runs
+from tfp_glow import cli, precision, runs
 
 # Its module fixtures train or export models: one xdist worker runs the file
 # (setup.cfg's --dist loadgroup), so they are built once.
@@ -480,3 +481,36 @@ def test_a_variational_dequantizer_trains_evaluates_and_exports(
   assert bound and float(bound[1]) < one_sample   # a tighter bound
   assert cli.main(['export', '--out', out, '--export-dir',
                    str(tmp_path / 'export')]) == 0
+
+
+@pytest.mark.parametrize('cpu_flags, gpu_capabilities, policy', [
+    ({'avx2', 'fma'}, [], 'float32'),
+    ({'avx512f', 'avx512_bf16'}, [], 'mixed_bfloat16'),
+    ({'amx_tile', 'amx_bf16'}, [], 'mixed_bfloat16'),
+    ({'amx_bf16'}, [(7, 5)], 'float32'),   # a GPU without bfloat16 units
+    (set(), [(8, 0), (9, 0)], 'mixed_bfloat16'),
+    (set(), [(9, 0), (7, 0)], 'float32'),
+])
+def test_auto_precision_is_bfloat16_where_the_hardware_has_it(
+    cpu_flags, gpu_capabilities, policy):
+  assert precision.fast_policy(cpu_flags, gpu_capabilities) == policy
+
+
+def test_auto_precision_trains_and_records_its_choice(digits_npz, tmp_path,
+                                                      monkeypatch, capsys):
+  monkeypatch.setattr(precision, '_cpu_flags', lambda: {'amx_bf16'})
+  monkeypatch.setattr(tf.config, 'list_physical_devices',
+                      lambda device_type=None: [])
+  out = str(tmp_path / 'run')
+  model = cli.run_train(cli._parse_args([
+      'train', '--data', digits_npz, '--out', out, '--epochs', '1',
+      '--batch-size', '500', '--mixed-precision', 'auto', *SMALL_GLOW]))
+  assert 'on the CPU (TensorFlow found no GPU), networks in mixed_bfloat16.' in (
+      capsys.readouterr().out.splitlines()[0])
+  assert runs.read_config(out)['training']['mixed_precision'] == (
+      'mixed_bfloat16')
+  networks = {m.network.compute_dtype for m in model.flow.submodules
+              if isinstance(m, tfp_glow.Coupling)}
+  assert networks == {'bfloat16'}
+  assert np.isfinite(float(runs.history(out)[0]['val_bits_per_dim']))
+  assert tf_keras.mixed_precision.global_policy().name == 'float32'

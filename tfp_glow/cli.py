@@ -11,7 +11,7 @@ import tensorflow as tf
 import tf_keras
 
 from tfp_glow import data as data_lib
-from tfp_glow import evaluation, optimizers, presets, registry, runs
+from tfp_glow import evaluation, optimizers, precision, presets, registry, runs
 from tfp_glow.bijectors.coupling import LOG_SCALES
 from tfp_glow.classifier import classify
 from tfp_glow.dequantization import (
@@ -152,9 +152,11 @@ def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
   train.add_argument('--strategy', choices=sorted(STRATEGIES),
                      default='default')
   train.add_argument('--jit-compile', action='store_true', help='XLA')
-  train.add_argument('--mixed-precision',
-                     choices=['mixed_bfloat16', 'mixed_float16'],
-                     help='16-bit networks; log-dets stay in float32')
+  train.add_argument('--mixed-precision', default='float32',
+                     choices=['auto', *precision.POLICIES], help=(
+                         '16-bit networks, log-dets in float32; auto: '
+                         'mixed_bfloat16 where the CPU or GPU has bfloat16 '
+                         'matrix units, else float32'))
   train.add_argument('--overwrite', action='store_true',
                      help='replace a different run in --out')
   if preset:   # After add_argument, whose own defaults would win otherwise.
@@ -220,6 +222,8 @@ def run_train(args) -> FlowModel | None:
   # writes, and the chief writes it only inside `fit` or when overwriting).
   strategy = STRATEGIES[args.strategy]()
   chief = strategy.extended.should_checkpoint
+  if args.mixed_precision == 'auto':    # config.json records the choice.
+    args.mixed_precision = precision.fast_policy()
   tf_keras.utils.set_random_seed(args.seed)  # Before the data's shuffle.
   images = _load_data(args.dataset, args.data, args.batch_size, args.seed,
                       labels=conditional)
@@ -352,6 +356,8 @@ def _plan(args, flow_config: dict, images: data_lib.ImageData,
   gpus = tf.config.list_physical_devices('GPU')
   device = (f'{len(gpus)} GPU{"s" if len(gpus) > 1 else ""}' if gpus
             else 'the CPU (TensorFlow found no GPU)')
+  if args.mixed_precision != 'float32':
+    device += f', networks in {args.mixed_precision}'
   source = args.dataset or args.data
   samples = os.path.join(args.out, 'samples', 'epoch_NNN.png')
   recipe = f'; preset {args.preset}' if args.preset else ''
@@ -469,10 +475,10 @@ def _load_data(dataset, path, batch_size, seed=None,
 
 
 @contextlib.contextmanager
-def _global_policy(name: str | None):
-  """Keras's global dtype policy set to `name` (if any) while building."""
+def _global_policy(name: str):
+  """Keras's global dtype policy set to `name` while building."""
   previous = tf_keras.mixed_precision.global_policy()
-  tf_keras.mixed_precision.set_global_policy(name or previous)
+  tf_keras.mixed_precision.set_global_policy(name)
   try:
     yield
   finally:
