@@ -7,8 +7,9 @@ library, trained with Adam on the same batch in one process. The libraries
 take turns (`--rounds` rounds of `--seconds` each per library and step); the
 script prints each one's trainable parameters, images/s of a training step
 and of `log_prob` (median over rounds), CPU milliseconds per batch summed over
-threads (steadier than wall time on a shared machine), and tfp_glow's ratio
-to each peer.
+threads (steadier than wall time on a shared machine), tfp_glow's ratio
+to each peer, and each one's GFLOP/s against the machine's matmul peak
+(roofline.py).
 
 normflows is built as in its Glow example: `nf.flows.GlowBlock` steps with
 sigmoid-bounded affine couplings and LU 1x1 convs, `nf.flows.Squeeze` and
@@ -32,6 +33,7 @@ import importlib.util
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
+from roofline import report
 from throughput import (
   KINDS,
   Runner,
@@ -161,6 +163,8 @@ def main():
                        for s in STEPS) + ' | '
           + ' | '.join(f'{cpu_ms[kind][s] / cpu_ms["tfp_glow"][s]:.2f}x less'
                        for s in STEPS) + ' |')
+  print(report({names[kind]: speed[kind] for kind in speed},
+               runners[0].dist, args.image))
 
 
 if __name__ == '__main__':

@@ -8,7 +8,8 @@ script prints images/s for a training step, `log_prob` and `sample` (median
 over rounds), the CPU time per batch summed over threads (steadier than wall
 time on a shared machine: it counts work, not waiting), the ratios, and each
 model's peak resident memory (measured in a child process per model, since
-both share this one).
+both share this one), and the roofline: the GFLOP/s each achieves against the
+machine's matmul peak in float32 and bfloat16 (roofline.py).
 
   python benchmarks/throughput.py            # 28x28x1, L=2, K=8, W=128, batch 64
   python benchmarks/throughput.py --image 32,32,3 --levels 3 --steps 32 \\
@@ -28,12 +29,12 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras
+from roofline import STEPS, report
 
 import tfp_glow
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 KINDS = ('tfp_glow', 'tfp')
-STEPS = ('train', 'log_prob', 'sample')
 
 
 def build(kind: str, args):
@@ -219,6 +220,7 @@ def main():
   print('| ratio tfp / tfp_glow | ' + ' | '.join(
       f'{cpu_ms["tfp"][step] / cpu_ms["tfp_glow"][step]:.2f}x'
       for step in STEPS) + ' |')
+  print(report(results, runners[0].dist, args.image))
 
 
 if __name__ == '__main__':
