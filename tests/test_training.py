@@ -234,6 +234,60 @@ def test_cosine_decay_to_zero_after_the_warmup(warmup_steps, expected):
                              expected, atol=1e-9)
 
 
+def test_averaging_adam_ramps_its_momentum_up_from_the_first_step():
+  """average <- m_t average + (1 - m_t) w after step t, with m_t = min(m,
+  (1 + t) / (10 + t)): the values the average was built from (here 5, as
+  a flow's before ActNorm's initialisation) fade within a few steps."""
+  variable = tf.Variable([5.])
+  optimizer = tfp_glow.optimizers.AveragingAdam(0.1, average_momentum=0.2)
+  optimizer.build([variable])
+  variable.assign([0.])
+  expected = 5.
+  for step in range(4):
+    optimizer.apply_gradients([(tf.constant([1.]), variable)])
+    momentum = min(0.2, (1 + step) / (10 + step))  # 0.1, 0.18, 0.2, 0.2
+    expected = momentum * expected + (1 - momentum) * variable.numpy()[0]
+    np.testing.assert_allclose(optimizer.averages([variable])[0], [expected],
+                               rtol=1e-6)
+  clone = type(optimizer).from_config(optimizer.get_config())
+  assert (clone.use_ema, clone.ema_momentum) == (True, 0.2)
+  with pytest.raises(ValueError, match=r'average_momentum must be in \(0, 1\)'):
+    tfp_glow.optimizers.AveragingAdam(0.1, average_momentum=1.)
+
+
+def test_validation_and_the_callbacks_before_averaged_weights_see_averages():
+  model = tfp_glow.FlowModel(registry.build('glow'))
+  model.compile(tfp_glow.optimizers.adam(1e-2, average_momentum=0.9))
+  seen = {}
+
+  class Record(tf_keras.callbacks.Callback):
+
+    def __init__(self, name):
+      super().__init__()
+      self.name = name
+
+    def on_epoch_end(self, epoch, logs=None):
+      seen[self.name] = [v.numpy() for v in self.model.trainable_variables]
+
+  data = tf.data.Dataset.from_tensor_slices(
+      tf.stack([continuous(1), continuous(2), continuous(3)]))
+  history = model.fit(data, epochs=1, validation_data=data, verbose=0,
+                      callbacks=[Record('averages'),
+                                 tfp_glow.averaging.AveragedWeights(),
+                                 Record('training')]).history
+  averages = model.optimizer.averages(model.trainable_variables)
+  assert_same_weights(seen['averages'], [a.numpy() for a in averages])
+  assert not all(np.allclose(a, w) for a, w in
+                 zip(seen['averages'], seen['training']))
+  # Keras's `fit` ends by writing the averages into the model; validation
+  # ran on them.
+  assert_same_weights([v.numpy() for v in model.trainable_variables],
+                      seen['averages'])
+  np.testing.assert_allclose(
+      model.evaluate(data, return_dict=True, verbose=0)['loss'],
+      history['val_loss'][0], rtol=LOG_PROB_TOLERANCE)
+
+
 def test_float_pixels_outside_the_unit_interval_stop_fit():
   model = tfp_glow.FlowModel(registry.build('glow'))
   model.compile(tf_keras.optimizers.SGD(0.))

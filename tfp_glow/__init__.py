@@ -7,7 +7,7 @@ from tfp_glow import start_up
 if sys.argv[:1] == ['-m'] and start_up.wanted(sys.argv):
   start_up.hold()   # `python -m tfp_glow` (see start_up.py)
 
-from tfp_glow import data, flows, optimizers, presets, registry
+from tfp_glow import averaging, data, flows, optimizers, presets, registry
 from tfp_glow.bijectors import (
     ActNorm,
     BatchNorm,
@@ -64,6 +64,7 @@ __all__ = [
   'UninitializedActNormWarning',
   'VariationalDequantizer',
   'VectorRealNVP',
+  'averaging',
   'bin_centres',
   'bits_per_dim',
   'class_log_likelihoods',
