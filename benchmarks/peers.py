@@ -26,8 +26,10 @@ them the script says so and compares tfp_glow with tfb.Glow only.
 
   python benchmarks/peers.py                 # 28x28x1, L=2, K=8, W=128, batch 64
   python benchmarks/peers.py --threads 1     # one thread each
+  python benchmarks/peers.py --precision bfloat16   # mixed_bfloat16, autocast
 """
 
+import functools
 import importlib.util
 
 import numpy as np
@@ -46,6 +48,7 @@ from throughput import (
 )
 
 STEPS = ('train', 'log_prob')
+NAMES = {'tfp_glow': 'tfp_glow', 'tfp': 'tfb.Glow', 'normflows': 'normflows'}
 
 
 def build_normflows(args):
@@ -92,16 +95,21 @@ class NormflowsRunner:
     self.num_parameters = int(sum(p.numel() for p in parameters))
     self.optimizer = torch.optim.Adam(parameters, 1e-4)
     self.torch = torch
+    # PyTorch's mixed precision: float32 weights, bfloat16 convolutions.
+    self.autocast = functools.partial(
+        torch.autocast, 'cpu', dtype=torch.bfloat16,
+        enabled=args.precision == 'bfloat16')
 
   def train(self):
     self.optimizer.zero_grad(set_to_none=True)
-    loss = self.model.forward_kld(self.batch)
+    with self.autocast():
+      loss = self.model.forward_kld(self.batch)
     loss.backward()
     self.optimizer.step()
     return loss.detach()
 
   def log_prob(self):
-    with self.torch.no_grad():
+    with self.torch.no_grad(), self.autocast():
       return self.model.log_prob(self.batch, None)
 
   def measure(self, step: str, seconds: float) -> tuple[float, float]:
@@ -121,7 +129,15 @@ def main():
   use_threads(args.threads)
   batch = random_batch(args)
 
-  runners = [Runner(kind, args, batch) for kind in KINDS]
+  runners = []
+  for kind in KINDS:
+    try:
+      runners.append(Runner(kind, args, batch))
+    except (TypeError, ValueError, tf.errors.InvalidArgumentError) as error:
+      if kind == 'tfp_glow':
+        raise
+      reason = str(error).strip().splitlines()[0].split(': <tf.Tensor')[0]
+      print(f'{NAMES[kind]} does not run in {args.precision}: {reason}')
   if importlib.util.find_spec('normflows') is None:
     print('normflows is not installed (pip install -e ".[bench]" installs it '
           'and PyTorch): comparing tfp_glow with tfb.Glow only.')
@@ -131,9 +147,9 @@ def main():
       torch.set_num_threads(args.threads)
     runners.append(NormflowsRunner(args, batch))
     print(f'PyTorch {torch.__version__}, {torch.get_num_threads()} threads')
-  names = {'tfp_glow': 'tfp_glow', 'tfp': 'tfb.Glow', 'normflows': 'normflows'}
   print(f'config: image {args.image}, L={args.levels}, K={args.steps}, '
-        f'W={args.hidden}, batch {args.batch}, XLA {args.xla}')
+        f'W={args.hidden}, batch {args.batch}, XLA {args.xla}, '
+        f'{args.precision}')
   print(f'machine: {machine()}; '
         f'TF {tf.__version__}, TFP {tfp.__version__}')
 
@@ -152,19 +168,20 @@ def main():
   print('|---|---|---|---|---|---|')
   for runner in runners:
     kind = runner.kind
-    print(f'| {names[kind]} | {runner.num_parameters:,} | '
+    print(f'| {NAMES[kind]} | {runner.num_parameters:,} | '
           f'{speed[kind]["train"]:.1f} | {speed[kind]["log_prob"]:.1f} | '
           f'{cpu_ms[kind]["train"]:.1f} | {cpu_ms[kind]["log_prob"]:.1f} |')
   for runner in runners[1:]:
     kind = runner.kind
-    print(f'| tfp_glow / {names[kind]} | '
+    print(f'| tfp_glow / {NAMES[kind]} | '
           f'{runners[0].num_parameters / runner.num_parameters:.3f}x | '
           + ' | '.join(f'{speed["tfp_glow"][s] / speed[kind][s]:.2f}x'
                        for s in STEPS) + ' | '
           + ' | '.join(f'{cpu_ms[kind][s] / cpu_ms["tfp_glow"][s]:.2f}x less'
                        for s in STEPS) + ' |')
-  print(report({names[kind]: speed[kind] for kind in speed},
-               runners[0].dist, args.image))
+  print(report({NAMES[kind]: speed[kind] for kind in speed},
+               runners[0].dist, args.image,
+               args.precision))
 
 
 if __name__ == '__main__':

@@ -13,7 +13,7 @@ flow's FLOPs per image.
 
 achieved GFLOP/s = images/s x FLOPs per image / 1e9. `throughput.py` and
 `peers.py` print the peaks, the FLOPs and, for every library, its achieved
-GFLOP/s and their fraction of the float32 peak (`table`), with tfp_glow's
+GFLOP/s and their fraction of the peak in the flows' number format (`table`), with tfp_glow's
 count: the libraries build the same architecture.
 """
 
@@ -81,12 +81,14 @@ def describe(flops: dict) -> str:
   return ', '.join(f'{step} {flops[step] / 1e6:.1f}' for step in STEPS)
 
 
-def report(speeds: dict, dist, image_shape) -> str:
-  """The peaks, the FLOPs of `dist` (tfp_glow's flow) and `table`."""
+def report(speeds: dict, dist, image_shape, precision: str = 'float32') -> str:
+  """The peaks, the FLOPs of `dist` (tfp_glow's flow) and `table` against
+  the peak of `precision` ('float32' or 'bfloat16'), the flows' format."""
   peaks = {dtype.name: matmul_peak(dtype) for dtype in PEAK_DTYPES}
   flops = flops_per_image(dist, image_shape)
   return '\n'.join([
       '\nRoofline: matmul peak ' + ', '.join(
           f'{name} {peak:.1f} GFLOP/s' for name, peak in peaks.items())
-      + f'; MFLOP per image: {describe(flops)}\n',
-      table(speeds, flops, peaks['float32'])])
+      + f'; MFLOP per image: {describe(flops)}; shares of the {precision} '
+      'peak\n',
+      table(speeds, flops, peaks[precision])])

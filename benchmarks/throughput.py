@@ -35,6 +35,7 @@ import tfp_glow
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 KINDS = ('tfp_glow', 'tfp')
+PRECISIONS = ('float32', 'bfloat16')
 
 
 def build(kind: str, args):
@@ -60,7 +61,12 @@ class Runner:
   def __init__(self, kind: str, args, batch: tf.Tensor):
     self.kind = kind
     self.batch = batch
-    self.dist, self.flow = build(kind, args)
+    policy = {'float32': 'float32', 'bfloat16': 'mixed_bfloat16'}
+    tf_keras.mixed_precision.set_global_policy(policy[args.precision])
+    try:   # The networks take the policy when built.
+      self.dist, self.flow = build(kind, args)
+    finally:
+      tf_keras.mixed_precision.set_global_policy('float32')
     if kind == 'tfp_glow':   # TFP's ActNorm initialises on its first call.
       with tfp_glow.data_dependent_init():
         self.dist.log_prob(tf.identity(batch))
@@ -125,6 +131,9 @@ def config_parser(description: str) -> argparse.ArgumentParser:
   parser.add_argument('--hidden', type=int, default=128)
   parser.add_argument('--batch', type=int, default=64)
   parser.add_argument('--xla', action='store_true', help='jit_compile both')
+  parser.add_argument('--precision', choices=PRECISIONS, default='float32',
+                      help='bfloat16: the TF flows built under the tf_keras '
+                      'policy mixed_bfloat16, normflows under torch.autocast')
   return parser
 
 
@@ -220,7 +229,8 @@ def main():
   print('| ratio tfp / tfp_glow | ' + ' | '.join(
       f'{cpu_ms["tfp"][step] / cpu_ms["tfp_glow"][step]:.2f}x'
       for step in STEPS) + ' |')
-  print(report(results, runners[0].dist, args.image))
+  print(report(results, runners[0].dist, args.image,
+               args.precision))
 
 
 if __name__ == '__main__':
