@@ -28,7 +28,7 @@ __all__ = ['BACKUP', 'RUN_FILES', 'RunError', 'best_checkpoint',
            'best_so_far', 'build_model', 'check_run_directory',
            'current_flow_config', 'describe', 'describe_size',
            'epochs_done', 'history', 'read_config', 'remove_run', 'restore_model',
-           'train_flag', 'write_config']
+           'write_config']
 
 # What a run directory holds; `--overwrite` removes exactly these.
 RUN_FILES = ('config.json', 'history.csv', 'backup', 'checkpoints', 'logs',
@@ -57,7 +57,7 @@ def check_run_directory(out: str, config: dict, overwrite: bool) -> None:
              if previous['flow'].get(name) != config['flow'].get(name)}
   flags = registry.MODELS[previous['flow']['model']].flags
   if previous['data'] == config['data'] and changed <= flags.keys():
-    resume = ' '.join(train_flag(name, previous['flow'][name])
+    resume = ' '.join(_train_flag(name, previous['flow'][name])
                       for name in flags if name in changed)
     resume = f'; to resume it, pass {resume}'
   raise RunError(
@@ -201,7 +201,7 @@ def describe_size(name: str, value) -> str:
   return f'{words} {value}'
 
 
-def train_flag(name: str, value) -> str:
+def _train_flag(name: str, value) -> str:
   """The `train` flag that sets a size: '--blocks 4', '--no-batch-norm'."""
   flag = name.replace('_', '-')
   if isinstance(value, bool):
