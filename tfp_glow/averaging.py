@@ -1,7 +1,7 @@
 """Validation, samples and the best checkpoint from the averaged weights.
 
-An `optimizers.AveragingAdam` keeps a moving average of the weights; the
-average's samples and test bits/dim are steadier than the last step's.
+An `optimizers.AveragingAdam` keeps a moving average of the weights, whose
+test bits/dim are lower and steadier than the last step's (BENCHMARKS.md).
 `AveragedWeights` lends it to each epoch's validation and end-of-epoch
 callbacks, then gives the training weights back before the backup.
 """
