@@ -187,7 +187,12 @@ def main():
     print(json.dumps({'peak_mib': peak_kib / 1024}))
     return
 
-  runners = [Runner(kind, args, batch) for kind in KINDS]
+  try:
+    runners = [Runner(kind, args, batch) for kind in KINDS]
+  except (TypeError, ValueError, tf.errors.InvalidArgumentError) as error:
+    sys.exit(f'tfb.Glow does not run in {args.precision} ('
+             f'{str(error).splitlines()[0].split(": <tf.Tensor")[0]}): '
+             'time tfp_glow against normflows with peers.py.')
   counts = {r.kind: r.num_parameters for r in runners}
   print(f'config: image {args.image}, L={args.levels}, K={args.steps}, '
         f'W={args.hidden}, batch {args.batch}, XLA {args.xla}')
