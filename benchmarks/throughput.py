@@ -187,8 +187,9 @@ def main():
     print(json.dumps({'peak_mib': peak_kib / 1024}))
     return
 
+  runners = [Runner('tfp_glow', args, batch)]
   try:
-    runners = [Runner(kind, args, batch) for kind in KINDS]
+    runners.append(Runner('tfp', args, batch))
   except (TypeError, ValueError, tf.errors.InvalidArgumentError) as error:
     sys.exit(f'tfb.Glow does not run in {args.precision} ('
              f'{str(error).splitlines()[0].split(": <tf.Tensor")[0]}): '
