@@ -17,7 +17,7 @@ from sklearn.datasets import load_digits
 
 import tfp_glow
 from tests.idx_files import write_idx_directory
-from tfp_glow import cli, precision, runs
+from tfp_glow import augmentation, cli, precision, runs
 
 # Its module fixtures train or export models: one xdist worker runs the file
 # (setup.cfg's --dist loadgroup), so they are built once.
@@ -172,6 +172,26 @@ def test_cosine_decay_brings_the_rate_to_zero_at_the_last_epoch(digits_npz,
       1e-3 * (1 + np.cos(np.pi * 11 / 12)) / 2, rel=1e-4)
 
 
+def test_shift_moves_the_training_images_only(digits_npz, tmp_path,
+                                              monkeypatch, capsys):
+  shifts = []
+
+  def spy(images, max_shift, seed=None):
+    shifts.append((images.shape.as_list(), max_shift))
+    return images
+
+  monkeypatch.setattr(augmentation, 'random_shifts', spy)
+  args = cli._parse_args(['train', '--data', digits_npz, '--out',
+                          str(tmp_path / 'run'), '--epochs', '1', '--shift',
+                          '2', '--batch-size', '256', *SMALL_GLOW])
+  cli.run_train(args)
+  assert shifts == [([None, 8, 8, 1], 2)]   # traced once, for the train set
+  assert ('epochs 1-1 of batch 256, images shifted up to 2 pixels, on the '
+          'CPU') in capsys.readouterr().out
+  with open(tmp_path / 'run' / 'config.json') as file:
+    assert json.load(file)['training']['shift'] == 2
+
+
 @pytest.mark.parametrize('args, run, message', [
     (['train', '--dataset', 'mnsit'], 'new', "unknown dataset 'mnsit'"),
     (['train', '--data', '{tmp}/missing.npz'], 'new',
@@ -195,6 +215,8 @@ def test_cosine_decay_brings_the_rate_to_zero_at_the_last_epoch(digits_npz,
      '--hidden-channels must be >= 1, got -4'),
     (['train', '--data', '{npz}', '--learning-rate', '0'], 'new',
      r'--learning-rate must be > 0, got 0\.0'),
+    (['train', '--data', '{npz}', '--shift', '-1'], 'new',
+     '--shift must be >= 0, got -1'),
     (['train', '--data', '{npz}', '--average-momentum', '1'], 'new',
      r'--average-momentum must be in \[0, 1\), got 1\.0'),
     (['train', '--data', '{npz}', '--epochs', '3', '--average-momentum',

@@ -7,7 +7,15 @@ from tfp_glow import start_up
 if sys.argv[:1] == ['-m'] and start_up.wanted(sys.argv):
   start_up.hold()   # `python -m tfp_glow` (see start_up.py)
 
-from tfp_glow import averaging, data, flows, optimizers, presets, registry
+from tfp_glow import (
+    augmentation,
+    averaging,
+    data,
+    flows,
+    optimizers,
+    presets,
+    registry,
+)
 from tfp_glow.bijectors import (
     ActNorm,
     BatchNorm,
@@ -64,6 +72,7 @@ __all__ = [
   'UninitializedActNormWarning',
   'VariationalDequantizer',
   'VectorRealNVP',
+  'augmentation',
   'averaging',
   'bin_centres',
   'bits_per_dim',

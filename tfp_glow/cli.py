@@ -10,8 +10,16 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from tfp_glow import (
+    augmentation,
+    evaluation,
+    optimizers,
+    precision,
+    presets,
+    registry,
+    runs,
+)
 from tfp_glow import data as data_lib
-from tfp_glow import evaluation, optimizers, precision, presets, registry, runs
 from tfp_glow.averaging import AveragedWeights
 from tfp_glow.bijectors.coupling import LOG_SCALES
 from tfp_glow.classifier import classify
@@ -131,6 +139,9 @@ def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
       "of the weights with this momentum (openai/glow's Polyak averaging, "
       'e.g. 0.999: lower test bits/dim, samples no better; default 0: the '
       "last step's weights)"))
+  train.add_argument('--shift', type=int, default=0, help=(
+      'move each training image by up to this many pixels each way, at '
+      "random (openai/glow's MNIST augmentation; default 0: none)"))
   train.add_argument('--levels', type=int,
                      help='Glow levels, RealNVP scales, 2 = multi-scale simple')
   train.add_argument('--steps-per-level', type=int, help='Glow K')
@@ -246,7 +257,7 @@ def run_train(args) -> FlowModel | None:
             'data': {'dataset': args.dataset, 'data': args.data},
             'training': {key: getattr(args, key) for key in (
                 'epochs', 'batch_size', 'learning_rate', 'warmup_steps',
-                'decay', 'clip_norm', 'average_momentum', 'strategy',
+                'decay', 'clip_norm', 'average_momentum', 'shift', 'strategy',
                 'jit_compile', 'mixed_precision')}}
   runs.check_run_directory(args.out, config, args.overwrite)
   if args.overwrite and chief:
@@ -300,7 +311,8 @@ def run_train(args) -> FlowModel | None:
                                       append=True)] if chief else []),
   ]
   try:
-    model.fit(images.train, epochs=args.epochs, validation_data=images.test,
+    model.fit(augmentation.shifted(images.train, args.shift, args.seed),
+              epochs=args.epochs, validation_data=images.test,
               callbacks=callbacks)
   except tf.errors.UnavailableError as error:
     # TensorFlow aborts the collectives when a peer goes (or checks find it
@@ -329,6 +341,7 @@ def _decay_steps(args, train: tf.data.Dataset) -> int:
 def _check_training_values(args) -> None:
   """Raises a CommandError for a `train` value that can not train."""
   at_least = {'epochs': 1, 'batch_size': 1, 'warmup_steps': 0, 'clip_norm': 0,
+              'shift': 0,
               **{flag: 1 for flag in ('levels', 'steps_per_level',
                                       'hidden_channels', 'blocks')}}
   for flag, low in at_least.items():
@@ -384,9 +397,13 @@ def _plan(args, flow_config: dict, images: data_lib.ImageData,
   recipe = f'; preset {args.preset}' if args.preset else ''
   if args.preset == presets.CPU_PRESET:
     recipe += ", the CPU's recipe (--preset glow_mnist: 2 x 16, width 256)"
+  schedule = ''.join([
+      f', images shifted up to {args.shift} pixels' if args.shift else '',
+      f', averaged weights (momentum {args.average_momentum})'
+      if args.average_momentum else ''])
   first = (f'tfp_glow train: {args.model} ({sizes}{recipe}) on {source} '
            f'({_shape(images.image_shape)} images), epochs {done + 1}-'
-           f'{args.epochs} of batch {args.batch_size}, on {device}.')
+           f'{args.epochs} of batch {args.batch_size}{schedule}, on {device}.')
   second = (f'  samples after every epoch: {samples}; TensorBoard: '
             f'{os.path.join(args.out, "logs")}; best weights: '
             f'{runs.best_checkpoint(args.out)}')
