@@ -15,7 +15,10 @@ the reconstruction error max|forward(inverse(x)) - x| of the trained flow on
 the test images and the time to sample 64 images. With `--score-every S`, every
 S seconds of training (clock stopped) 500 samples at each of
 `--temperatures` are scored by `tfp_glow.evaluation` (recognised, classes,
-Frechet distance to the test digits).
+Frechet distance to the test digits). With `--policies float32,mixed_bfloat16`
+every model also trains with its networks built under that `tf_keras` policy
+(log-dets, ActNorm and the loss stay float32), reported as
+`NAME/mixed_bfloat16`.
 
 tfp_glow's flows train with the bijector kwarg `training=True` (batch
 statistics in `realnvp`'s BatchNorms, nothing for the others) and are
@@ -30,12 +33,15 @@ NAME with its switch flag SWITCH on (`realnvp:double_width_per_scale`).
       --seeds 0,1,2 --width 64   # the paper's
   python benchmarks/quality.py --models glow,glow_sigmoid     # coupling scale
   python benchmarks/quality.py --seconds 600 --eval-every 100 --score-every 300
+  python benchmarks/quality.py --models glow --policies float32,mixed_bfloat16 \\
+      --max-steps 301 --eval-every 100 --seeds 0,1,2 --seconds 100000
   python benchmarks/quality.py --data /usr/share/datasets/fashion-mnist \\
       --seconds 600 --eval-every 100000      # Fashion-MNIST, 60k / 10k
 """
 
 import argparse
 import datetime
+import itertools
 import platform
 import time
 
@@ -45,7 +51,7 @@ import tensorflow_probability as tfp
 import tf_keras
 
 import tfp_glow
-from tfp_glow import evaluation, optimizers
+from tfp_glow import evaluation, optimizers, precision
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 IMAGE_SHAPE = (28, 28, 1)
@@ -80,14 +86,20 @@ def build(name: str, args, seed: int = 0):
 
 
 def run(name: str, args, train: np.ndarray, test: np.ndarray,
-        optimizer_options: dict | None = None, seed: int = 0) -> dict:
+        optimizer_options: dict | None = None, seed: int = 0,
+        policy: str = 'float32') -> dict:
   """Trains `name` for the budget; returns its curve and final checks.
 
   The budget is `args.seconds` of training time or `args.max_steps` steps,
-  whichever ends first; `optimizer_options` go to `optimizers.adam`.
+  whichever ends first; `optimizer_options` go to `optimizers.adam`; the
+  networks are built under the `tf_keras` dtype `policy`.
   """
   tf_keras.utils.set_random_seed(seed)
-  dist, flow = build(name, args, seed)
+  tf_keras.mixed_precision.set_global_policy(policy)
+  try:   # The networks take the policy when built.
+    dist, flow = build(name, args, seed)
+  finally:
+    tf_keras.mixed_precision.set_global_policy('float32')
   batches = iter(tf.data.Dataset.from_tensor_slices(train).shuffle(
       len(train), seed=seed).repeat().batch(64))
   # TFP's ActNorm initialises on its first call, tfp_glow's in the context.
@@ -169,6 +181,16 @@ def bits_at_step(curve, steps: int) -> float:
   return next(bits for s, _, bits in curve if s >= steps)
 
 
+def policies(text: str) -> list[str]:
+  """`--policies`: comma-separated `tfp_glow.precision.POLICIES`."""
+  names = text.split(',')
+  unknown = [name for name in names if name not in precision.POLICIES]
+  if unknown:
+    raise argparse.ArgumentTypeError(
+        f'{", ".join(unknown)}: not one of {", ".join(precision.POLICIES)}')
+  return names
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--models', default='glow,tfb_glow')
@@ -183,6 +205,9 @@ def main():
       'seconds of training between sample scores (0: none)'))
   parser.add_argument('--temperatures', default='0.7,1.0', type=lambda text: [
       float(t) for t in text.split(',')], help='of the scored samples')
+  parser.add_argument('--policies', default='float32', type=policies, help=(
+      'comma-separated tf_keras dtype policies (float32, mixed_bfloat16, '
+      'mixed_float16); every model trains under each'))
   parser.add_argument('--seeds', default='0',
                       help='comma-separated; every model trains once per seed')
   parser.add_argument('--data', help=(
@@ -200,10 +225,12 @@ def main():
         flush=True)
   results = {}
   for seed in seeds:   # Seed by seed: every model has run once before any twice.
-    for name in args.models.split(','):
-      r = results.setdefault(name, [])
-      r.append(run(name, args, train, test, seed=seed))
-      print(f'{name}, seed {seed}: ' + ', '.join(
+    for name, policy in itertools.product(args.models.split(','),
+                                          args.policies):
+      label = name if policy == 'float32' else f'{name}/{policy}'
+      r = results.setdefault(label, [])
+      r.append(run(name, args, train, test, seed=seed, policy=policy))
+      print(f'{label}, seed {seed}: ' + ', '.join(
           f'{s}: {b:.3f} ({t:.0f} s)' for s, t, b in r[-1]['curve']), flush=True)
   equal_steps = min(r['curve'][-1][0] for runs in results.values() for r in runs)
 

@@ -608,3 +608,30 @@ def test_export_writes_tf_servings_config_once(trained, tmp_path):
   assert sorted(os.listdir(base)) == [
       '1', '2', 'batching_parameters.txt', 'models.config']
   assert (base / 'models.config').read_text() == '# edited\n'
+
+
+def test_a_bfloat16_trained_flow_serves_float32(digits, tmp_path):
+  """Trained under `mixed_bfloat16` (networks in bfloat16), the export takes
+  and gives float32 and serves the in-process log-likelihoods within 1e-3."""
+  pixels = digits.numpy()[:128].astype(np.uint8)
+  tf_keras.mixed_precision.set_global_policy('mixed_bfloat16')
+  try:
+    model = tfp_glow.FlowModel(registry.build('glow', width=16,
+                                              num_steps_per_level=2))
+  finally:
+    tf_keras.mixed_precision.set_global_policy('float32')
+  model.compile(tf_keras.optimizers.Adam(2e-3))
+  model.fit(tf.data.Dataset.from_tensor_slices(pixels).batch(64), epochs=1,
+            steps_per_epoch=2, verbose=0)
+  loaded = tf.saved_model.load(tfp_glow.export_saved_model(
+      model, str(tmp_path / 'glow')))
+  served = loaded.signatures['serving_default'](images=tf.constant(pixels))
+  assert {value.dtype for value in served.values()} == {tf.float32}
+  # As in test_log_prob_matches_the_model, with bfloat16's 1e-3 for 1e-5.
+  np.testing.assert_allclose(served['log_prob'],
+                             in_process_log_prob(model, pixels), rtol=1e-3,
+                             atol=64 * 1e-3)
+  latents = loaded.signatures['encode'](images=tf.constant(pixels))['latents']
+  assert latents.dtype == tf.float32
+  decoded = loaded.signatures['decode'](latents=latents)['images']
+  assert np.mean(decoded.numpy() == pixels) > 0.99
