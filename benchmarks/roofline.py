@@ -4,7 +4,8 @@ flow's FLOPs per image.
 - `matmul_peak(dtype)`: GFLOP/s of a large square `tf.linalg.matmul`
   (2 n^3 FLOPs per product), the most TF's kernels give in that number
   format on this machine (float32: the FMA units; bfloat16: AMX or
-  AVX512_BF16 where the CPU has them, else a slower emulation).
+  AVX512_BF16 where the CPU has them, else a slower emulation; measured
+  without AMX, AVX512_BF16's peak was 0.6x float32's).
 - `flops_per_image(dist, image_shape)`: FLOPs of one image's `log_prob`,
   training step (`log_prob` and its gradient) and `sample`, counted by TF's
   profiler from the shapes of the ops in each graph at batch 1: a

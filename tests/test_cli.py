@@ -512,7 +512,7 @@ def test_a_variational_dequantizer_trains_evaluates_and_exports(
 
 @pytest.mark.parametrize('cpu_flags, gpu_capabilities, policy', [
     ({'avx2', 'fma'}, [], 'float32'),
-    ({'avx512f', 'avx512_bf16'}, [], 'mixed_bfloat16'),
+    ({'avx512f', 'avx512_bf16'}, [], 'float32'),   # measured slower
     ({'amx_tile', 'amx_bf16'}, [], 'mixed_bfloat16'),
     ({'amx_bf16'}, [(7, 5)], 'float32'),   # a GPU without bfloat16 units
     (set(), [(8, 0), (9, 0)], 'mixed_bfloat16'),

@@ -172,8 +172,8 @@ def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
   train.add_argument('--mixed-precision', default='float32',
                      choices=['auto', *precision.POLICIES], help=(
                          '16-bit networks, log-dets in float32; auto: '
-                         'mixed_bfloat16 where the CPU or GPU has bfloat16 '
-                         'matrix units, else float32'))
+                         'mixed_bfloat16 on a CPU with AMX or a GPU with '
+                         'bfloat16 tensor cores, else float32'))
   train.add_argument('--overwrite', action='store_true',
                      help='replace a different run in --out')
   if preset:   # After add_argument, whose own defaults would win otherwise.

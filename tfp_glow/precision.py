@@ -12,8 +12,11 @@ __all__ = ['POLICIES', 'fast_policy', 'network_dtype']
 # What `train --mixed-precision` takes: a Keras policy, or 'auto' for
 # `fast_policy()`.
 POLICIES = ('float32', 'mixed_bfloat16', 'mixed_float16')
-# CPU flags (Linux's names) of native bfloat16 matrix arithmetic.
-BFLOAT16_CPU_FLAGS = frozenset({'amx_bf16', 'avx512_bf16'})
+# CPU flags (Linux's names) of bfloat16 matrix units that beat float32. Not
+# AVX512_BF16 alone: on a 2-core Xeon with it and without AMX, oneDNN's
+# bfloat16 matmul ran at 0.6x float32 and a Glow trained at 0.71x
+# (BENCHMARKS.md, benchmarks/precision.py).
+BFLOAT16_CPU_FLAGS = frozenset({'amx_bf16'})
 
 
 def network_dtype(dtype: tf.DType) -> str:
@@ -34,8 +37,9 @@ def fast_policy(cpu_flags=None, gpu_capabilities=None) -> str:
   hardware multiplies bfloat16 natively, float32 elsewhere.
 
   'mixed_bfloat16' when every GPU has compute capability 8.0 or newer
-  (bfloat16 tensor cores) or, with no GPU, the CPU has AMX or AVX512_BF16;
-  'float32' otherwise, where bfloat16 is emulated and slower than float32.
+  (bfloat16 tensor cores) or, with no GPU, the CPU has AMX; 'float32'
+  otherwise, where bfloat16 is emulated or (AVX512_BF16 without AMX)
+  measured slower than float32.
   Both arguments default to this machine's: the CPU's feature flags and
   each GPU's (major, minor) compute capability.
   """
