@@ -95,11 +95,8 @@ def run(name: str, args, train: np.ndarray, test: np.ndarray,
   networks are built under the `tf_keras` dtype `policy`.
   """
   tf_keras.utils.set_random_seed(seed)
-  tf_keras.mixed_precision.set_global_policy(policy)
-  try:   # The networks take the policy when built.
+  with precision.global_policy(policy):   # The networks take it when built.
     dist, flow = build(name, args, seed)
-  finally:
-    tf_keras.mixed_precision.set_global_policy('float32')
   batches = iter(tf.data.Dataset.from_tensor_slices(train).shuffle(
       len(train), seed=seed).repeat().batch(64))
   # TFP's ActNorm initialises on its first call, tfp_glow's in the context.

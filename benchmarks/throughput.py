@@ -62,11 +62,9 @@ class Runner:
     self.kind = kind
     self.batch = batch
     policy = {'float32': 'float32', 'bfloat16': 'mixed_bfloat16'}
-    tf_keras.mixed_precision.set_global_policy(policy[args.precision])
-    try:   # The networks take the policy when built.
+    # The networks take the policy when built.
+    with tfp_glow.precision.global_policy(policy[args.precision]):
       self.dist, self.flow = build(kind, args)
-    finally:
-      tf_keras.mixed_precision.set_global_policy('float32')
     if kind == 'tfp_glow':   # TFP's ActNorm initialises on its first call.
       with tfp_glow.data_dependent_init():
         self.dist.log_prob(tf.identity(batch))

@@ -614,12 +614,9 @@ def test_a_bfloat16_trained_flow_serves_float32(digits, tmp_path):
   """Trained under `mixed_bfloat16` (networks in bfloat16), the export takes
   and gives float32 and serves the in-process log-likelihoods within 1e-3."""
   pixels = digits.numpy()[:128].astype(np.uint8)
-  tf_keras.mixed_precision.set_global_policy('mixed_bfloat16')
-  try:
+  with tfp_glow.precision.global_policy('mixed_bfloat16'):
     model = tfp_glow.FlowModel(registry.build('glow', width=16,
                                               num_steps_per_level=2))
-  finally:
-    tf_keras.mixed_precision.set_global_policy('float32')
   model.compile(tf_keras.optimizers.Adam(2e-3))
   model.fit(tf.data.Dataset.from_tensor_slices(pixels).batch(64), epochs=1,
             steps_per_epoch=2, verbose=0)

@@ -183,11 +183,8 @@ def test_every_replica_draws_its_own_dequantization_noise(mirrored_strategy):
 
 @pytest.mark.parametrize('policy', ['mixed_bfloat16', 'mixed_float16'])
 def test_mixed_precision_keeps_log_dets_in_float32(policy):
-  tf_keras.mixed_precision.set_global_policy(policy)
-  try:
+  with tfp_glow.precision.global_policy(policy):
     mixed = tfp_glow.FlowModel(registry.build('glow'))
-  finally:
-    tf_keras.mixed_precision.set_global_policy('float32')
   networks = [m.network for m in mixed.flow.submodules
               if isinstance(m, tfp_glow.Coupling)]
   assert {n.compute_dtype for n in networks} == {policy[len('mixed_'):]}

@@ -13,6 +13,7 @@ from tfp_glow import (
     data,
     flows,
     optimizers,
+    precision,
     presets,
     registry,
 )
@@ -87,6 +88,7 @@ __all__ = [
   'log_likelihood_bound',
   'logit_preprocessing',
   'optimizers',
+  'precision',
   'presets',
   'registry',
   'tanh_log_scale',

@@ -1,7 +1,6 @@
 """Command line: python -m tfp_glow train | evaluate | sample | export."""
 
 import argparse
-import contextlib
 import os
 import re
 import sys
@@ -278,7 +277,7 @@ def run_train(args) -> FlowModel | None:
     runs.write_config(args.out, config)
     print(_plan(args, flow_config, images, done))
 
-  with strategy.scope(), _global_policy(args.mixed_precision):
+  with strategy.scope(), precision.global_policy(args.mixed_precision):
     model = runs.build_model(flow_config)
     model.compile(optimizers.adam(args.learning_rate, args.warmup_steps,
                                   args.clip_norm or None,
@@ -510,17 +509,6 @@ def _load_data(dataset, path, batch_size, seed=None,
   if path:
     return data_lib.load_npz(path, batch_size, seed=seed, labels=labels)
   return data_lib.load_dataset(dataset, batch_size, seed=seed, labels=labels)
-
-
-@contextlib.contextmanager
-def _global_policy(name: str):
-  """Keras's global dtype policy set to `name` while building."""
-  previous = tf_keras.mixed_precision.global_policy()
-  tf_keras.mixed_precision.set_global_policy(name)
-  try:
-    yield
-  finally:
-    tf_keras.mixed_precision.set_global_policy(previous)
 
 
 def _shape(shape) -> str:

@@ -4,10 +4,12 @@ Below the bijectors and the networks alike: a coupling's prior network and
 every `tfp_glow.nets` network ask it for their Keras dtype policy.
 """
 
+import contextlib
+
 import tensorflow as tf
 import tf_keras
 
-__all__ = ['POLICIES', 'fast_policy', 'network_dtype']
+__all__ = ['POLICIES', 'fast_policy', 'global_policy', 'network_dtype']
 
 # What `train --mixed-precision` takes: a Keras policy, or 'auto' for
 # `fast_policy()`.
@@ -67,3 +69,15 @@ def _cpu_flags() -> set[str]:
   except OSError:
     pass
   return set()
+
+
+@contextlib.contextmanager
+def global_policy(name: str):
+  """Keras's global dtype policy set to `name` inside the block (layers take
+  it when built), the previous one restored after."""
+  previous = tf_keras.mixed_precision.global_policy()
+  tf_keras.mixed_precision.set_global_policy(name)
+  try:
+    yield
+  finally:
+    tf_keras.mixed_precision.set_global_policy(previous)
